@@ -1,0 +1,47 @@
+"""``nni-pibn profile``: parameters and GMACs per layer count, beside the paper's Table 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..errors import UserError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("profile", help="parameters and GMACs of a genotype per layer count (Table 1)")
+    p.add_argument("--genotype", default="pibn", help="built-in name (pibn, darts_v2), genotype JSON or run folder")
+    p.add_argument("--layers", type=int, nargs="+", default=None, help="layer counts (default: Table 1's)")
+    p.add_argument("--channels", type=int, default=36, help="initial channels C (default 36)")
+    p.add_argument("--classes", type=int, default=10, help="number of classes (default 10)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..complexity import TABLE1, TABLE1_LAYERS, measure
+    from ..genotype import GENOTYPES, load_genotype
+
+    genotype = load_genotype(args.genotype)
+    layers = args.layers or TABLE1_LAYERS
+    bad = [n for n in layers if n < 2]
+    if bad:
+        raise UserError(f"--layers {bad[0]}: a DARTS network needs at least 2 cells")
+    if args.channels < 1:
+        raise UserError(f"--channels {args.channels}: must be a positive integer")
+    rows = [measure(genotype, n, args.channels, args.classes) for n in layers]
+    if args.format == "json":
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        return 0
+    paper = TABLE1.get(args.genotype) if args.genotype in GENOTYPES and args.channels == 36 and args.classes == 10 else None
+    head = f"{'layers':>6} {'params M':>9} {'GMAC':>7}"
+    if paper:
+        head += f" {'paper M':>8} {'diff':>7} {'paper GMAC':>10} {'diff':>7}"
+    print(head)
+    for r in rows:
+        line = f"{r.layers:>6} {r.params_m:>9.4f} {r.gmac:>7.4f}"
+        if paper and r.layers in paper:
+            _, pm, pg = paper[r.layers]
+            line += f" {pm:>8.3f} {100 * (r.params_m / pm - 1):>+6.2f}% {pg:>10.3f} {100 * (r.gmac / pg - 1):>+6.2f}%"
+        print(line)
+    return 0
