@@ -64,3 +64,19 @@ def test_malformed_genotype_file(tmp_path) -> None:
     res = run_cli("profile", "--genotype", str(bad))
     assert res.returncode == 2 and "not valid JSON" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_profile_op_set_shows_measured_and_paper_formula(capsys) -> None:
+    assert main(["profile", "--op-set", "pibn", "--channels", "16", "--kernel", "3", "--format", "json"]) == 0
+    rows = {r["op"]: r for r in json.loads(capsys.readouterr().out)}
+    pib = rows["pib_conv_3x3"]
+    assert pib["weights"] == pib["closed_form"] == 3 * 16 * 16 + 3 * 9 * 16
+    assert pib["paper"] == 3 * 16 * 16 + 2 * 9 * 16
+    assert "pib_conv_5x5" not in rows
+    assert main(["profile", "--op-set", "convnext", "--channels", "36"]) == 0
+    assert "convnext_7x7" in capsys.readouterr().out
+
+
+def test_profile_unknown_op_set_exit_2() -> None:
+    res = run_cli("profile", "--op-set", "pibnx")
+    assert res.returncode == 2 and "unknown op set 'pibnx'" in res.stderr

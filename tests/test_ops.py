@@ -70,7 +70,7 @@ def test_op_sets() -> None:
 def test_unknown_names_list_valid_ones() -> None:
     with pytest.raises(UserError, match="valid names: .*pib_conv_3x3"):
         build_op("pib_conv_9x9", 8, 1)
-    with pytest.raises(UserError, match="unknown op set 'nope'; valid names: pibn, darts"):
+    with pytest.raises(UserError, match="unknown op set 'nope'; valid names: darts, darts_gelu, darts_gelu_ln, convnext, pibn"):
         op_factories("nope")
     with pytest.raises(UserError, match="bad parameter"):
         parse_op_set("pibn:g=3")

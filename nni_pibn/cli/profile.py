@@ -15,6 +15,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--channels", type=int, default=36, help="initial channels C (default 36)")
     p.add_argument("--classes", type=int, default=10, help="number of classes (default 10)")
     p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument(
+        "--op-set",
+        default=None,
+        help="instead of a network: per-op weight counts of this op set (e.g. pibn, pibn:f=3, convnext) "
+        "at --channels C, beside the paper's formulas",
+    )
+    p.add_argument("--kernel", type=int, default=None, help="with --op-set: only ops of this kernel size K")
     p.set_defaults(run=run)
 
 
@@ -22,13 +29,15 @@ def run(args: argparse.Namespace) -> int:
     from ..complexity import TABLE1, TABLE1_LAYERS, measure
     from ..genotype import GENOTYPES, load_genotype
 
+    if args.channels < 1:
+        raise UserError(f"--channels {args.channels}: must be a positive integer")
+    if args.op_set is not None:
+        return _profile_ops(args)
     genotype = load_genotype(args.genotype)
     layers = args.layers or TABLE1_LAYERS
     bad = [n for n in layers if n < 2]
     if bad:
         raise UserError(f"--layers {bad[0]}: a DARTS network needs at least 2 cells")
-    if args.channels < 1:
-        raise UserError(f"--channels {args.channels}: must be a positive integer")
     rows = [measure(genotype, n, args.channels, args.classes) for n in layers]
     if args.format == "json":
         print(json.dumps([r.as_dict() for r in rows], indent=2))
@@ -44,4 +53,20 @@ def run(args: argparse.Namespace) -> int:
             _, pm, pg = paper[r.layers]
             line += f" {pm:>8.3f} {100 * (r.params_m / pm - 1):>+6.2f}% {pg:>10.3f} {100 * (r.gmac / pg - 1):>+6.2f}%"
         print(line)
+    return 0
+
+
+def _profile_ops(args: argparse.Namespace) -> int:
+    from ..op_profile import op_weight_table
+
+    rows = op_weight_table(args.op_set, args.channels, args.kernel)
+    if args.format == "json":
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        return 0
+    print(f"op set {args.op_set}, C = {args.channels}: conv weights per op")
+    print(f"{'op':<14} {'measured':>9} {'closed form':>11} {'paper formula':>13} {'params':>8}")
+    for r in rows:
+        closed = "-" if r.closed_form is None else str(r.closed_form)
+        paper = "-" if r.paper is None else f"{r.paper:g}"
+        print(f"{r.op:<14} {r.weights:>9} {closed:>11} {paper:>13} {r.params:>8}")
     return 0

@@ -30,6 +30,8 @@ for _k in (3, 5):
     OPS.add(f"sep_conv_{_k}x{_k}", partial(SepConv, kernel_size=_k))
     OPS.add(f"dil_conv_{_k}x{_k}", partial(DilConv, kernel_size=_k, dilation=2))
 OPS.add("conv_7x1_1x7", partial(FacConv, kernel_size=7))
+for _k in (3, 5, 7):
+    OPS.add(f"convnext_{_k}x{_k}", partial(ConvNeXtBlock, kernel_size=_k))
 
 
 def build_op(name: str, C: int, stride: int, affine: bool = True) -> nn.Module:
