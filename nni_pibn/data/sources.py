@@ -1,0 +1,190 @@
+"""The registered datasets: CIFAR-10/100, a folder of class subfolders, digits, fake.
+
+``digits`` (scikit-learn's bundled 8x8 handwritten digits, upscaled to 32x32 RGB) is the
+offline default: it needs no download and trains in seconds on a CPU. ``fake`` is random
+noise for tests. CIFAR is the paper's data and must be on disk (or ``download=True``).
+"""
+
+from __future__ import annotations
+
+import functools
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset, Subset
+
+from ..errors import UserError
+from .core import DATASETS, ArrayDataset, Datasets, DatasetInfo, TransformFactory
+
+CIFAR10_MEAN = (0.49139968, 0.48215827, 0.44653124)
+CIFAR10_STD = (0.24703233, 0.24348505, 0.26158768)
+CIFAR100_MEAN = (0.50707516, 0.48654887, 0.44091784)
+CIFAR100_STD = (0.26733429, 0.25643846, 0.27615047)
+#: per-channel statistics of the digits train split at 32x32 (checked by a test).
+DIGITS_MEAN = (0.3054, 0.3054, 0.3054)
+DIGITS_STD = (0.3237, 0.3237, 0.3237)
+
+
+def _stratified_split(targets: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a fixed stratified train/test split (same seed, same split)."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(targets))
+    try:
+        train, test = train_test_split(idx, test_size=test_fraction, stratify=targets, random_state=seed)
+    except ValueError as exc:
+        raise UserError(f"cannot split the images {1 - test_fraction:.0%}/{test_fraction:.0%} by class: {exc}") from None
+    return np.sort(train), np.sort(test)
+
+
+# ---------------------------------------------------------------- CIFAR-10 / CIFAR-100
+def _cifar(root: Path | None, make_transforms: TransformFactory, download: bool, image_size: int,
+           cls_name: str, label: str, info: DatasetInfo) -> Datasets:
+    from torchvision import datasets as tvd
+
+    strict = getattr(tvd, cls_name)
+    if image_size != 32:
+        raise UserError(f"{label} images are 32x32; image_size {image_size} is not supported for it")
+    if root is None:
+        raise UserError(f"{label} needs a data folder: pass --data DIR (a folder holding {strict.base_folder})")
+    if download:
+        strict(root, train=True, download=True)  # downloads and checks the archive's MD5
+    folder = root / strict.base_folder
+    names = [n for n, _ in strict.train_list + strict.test_list] + [strict.meta["filename"]]
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
+        raise UserError(
+            f"{label} not found under {str(root)!r} (no {strict.base_folder}/{missing[0]}): pass --data to a "
+            f"folder holding {strict.base_folder}, or --set download=true where a network exists"
+        )
+    train_tf, test_tf = make_transforms(info)
+    try:
+        reader = _unchecked(cls_name)
+        return Datasets(reader(root, True, train_tf), reader(root, False, test_tf), info)
+    except (pickle.UnpicklingError, EOFError, KeyError, ValueError) as exc:
+        raise UserError(f"{label} files under {str(folder)!r} are corrupt ({type(exc).__name__}); delete them and "
+                        "download again") from None
+
+
+@functools.cache
+def _unchecked(cls_name: str) -> type:
+    """torchvision's reader with MD5s set to None: it verifies the six batch files and the
+    meta file against MD5s on *every* load, which would reject any subset or re-packed
+    copy; the archive's MD5 is still checked when downloading (with the strict class)."""
+    from torchvision import datasets as tvd
+
+    cls = getattr(tvd, cls_name)
+    return type(f"Unchecked{cls_name}", (cls,), {
+        "train_list": [[n, None] for n, _ in cls.train_list],
+        "test_list": [[n, None] for n, _ in cls.test_list],
+        "meta": {**cls.meta, "md5": None},
+    })
+
+
+@DATASETS.register("cifar10")
+def cifar10(root: Path | None, make_transforms: TransformFactory, *, download: bool = False,
+            image_size: int = 32) -> Datasets:
+    info = DatasetInfo("cifar10", 10, CIFAR10_MEAN, CIFAR10_STD)
+    return _cifar(root, make_transforms, download, image_size, "CIFAR10", "CIFAR-10", info)
+
+
+@DATASETS.register("cifar100")
+def cifar100(root: Path | None, make_transforms: TransformFactory, *, download: bool = False,
+             image_size: int = 32) -> Datasets:
+    info = DatasetInfo("cifar100", 100, CIFAR100_MEAN, CIFAR100_STD)
+    return _cifar(root, make_transforms, download, image_size, "CIFAR100", "CIFAR-100", info)
+
+
+# ---------------------------------------------------------------- folder of class folders
+def _image_folder(path: Path, transform: Any) -> Any:
+    from torchvision.datasets import ImageFolder
+
+    try:
+        return ImageFolder(str(path), transform=transform)
+    except (FileNotFoundError, OSError) as exc:
+        raise UserError(f"image folder {str(path)!r}: {str(exc).splitlines()[0]}; it needs one subfolder of images "
+                        "per class") from None
+
+
+@DATASETS.register("imagefolder")
+def imagefolder(root: Path | None, make_transforms: TransformFactory, *, download: bool = False,
+                image_size: int = 32, split_seed: int = 0) -> Datasets:
+    """``root/train`` + ``root/test`` (or ``root/val``) when present, else a fixed stratified
+    80/20 split of ``root``; every image is resized to ``image_size`` and converted to RGB.
+    Normalisation is mean 0.5, std 0.5 (no statistics of an arbitrary folder are known)."""
+    from torchvision import transforms as T
+
+    if root is None or not root.is_dir():
+        raise UserError(f"image folder {str(root)!r} does not exist: pass --data to a folder of class subfolders")
+    if download:
+        raise UserError("imagefolder cannot be downloaded; drop download=true")
+    resize = T.Resize((image_size, image_size))
+    probe = root / "train"
+    test_dir = next((root / n for n in ("test", "val") if (root / n).is_dir()), None)
+    if probe.is_dir() and test_dir is not None:
+        classes = _image_folder(probe, None).classes
+        info = DatasetInfo("imagefolder", len(classes), (0.5,) * 3, (0.5,) * 3, image_size)
+        train_tf, test_tf = make_transforms(info)
+        train = _image_folder(probe, T.Compose([resize, train_tf]))
+        test = _image_folder(test_dir, T.Compose([resize, test_tf]))
+        if test.classes != train.classes:
+            raise UserError(f"image folder {str(root)!r}: {test_dir.name}/ classes {test.classes} differ from train/ "
+                            f"classes {train.classes}")
+        return Datasets(train, test, info)
+    classes = _image_folder(root, None).classes
+    info = DatasetInfo("imagefolder", len(classes), (0.5,) * 3, (0.5,) * 3, image_size)
+    train_tf, test_tf = make_transforms(info)
+    train_all = _image_folder(root, T.Compose([resize, train_tf]))
+    test_all = _image_folder(root, T.Compose([resize, test_tf]))
+    train_idx, test_idx = _stratified_split(np.asarray(train_all.targets), 0.2, split_seed)
+    return Datasets(Subset(train_all, train_idx.tolist()), Subset(test_all, test_idx.tolist()), info)
+
+
+# ---------------------------------------------------------------- scikit-learn digits
+@functools.lru_cache(maxsize=4)
+def digits_arrays(image_size: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(train_x, train_y, test_x, test_y)``: 1797 digits upscaled bilinearly to
+    ``image_size``, grey copied to 3 channels (uint8 NHWC), split 80/20 stratified (seed 0).
+    Cached in-process: tests and repeated runs pay the resize once."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1)  # (N, 1, 8, 8), values 0..16
+    x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    x = (x * (255.0 / 16.0)).round().clamp(0, 255).to(torch.uint8)
+    x = x.permute(0, 2, 3, 1).expand(-1, -1, -1, 3).contiguous().numpy()  # (N, 1, H, W) -> (N, H, W, 3)
+    y = d.target.astype(np.int64)
+    train, test = _stratified_split(y, 0.2, seed=0)
+    return x[train], y[train], x[test], y[test]
+
+
+@DATASETS.register("digits")
+def digits(root: Path | None, make_transforms: TransformFactory, *, download: bool = False,
+           image_size: int = 32) -> Datasets:
+    info = DatasetInfo("digits", 10, DIGITS_MEAN, DIGITS_STD, image_size)
+    train_tf, test_tf = make_transforms(info)
+    tx, ty, vx, vy = digits_arrays(image_size)
+    return Datasets(ArrayDataset(tx, ty, train_tf), ArrayDataset(vx, vy, test_tf), info)
+
+
+# ---------------------------------------------------------------- random noise
+@DATASETS.register("fake")
+def fake(root: Path | None, make_transforms: TransformFactory, *, download: bool = False,
+         image_size: int = 32, seed: int = 0, train_size: int = 64, test_size: int = 32,
+         num_classes: int = 10) -> Datasets:
+    """Random uint8 images with random labels, the same for the same ``seed``."""
+    rng = np.random.default_rng(seed)
+    info = DatasetInfo("fake", num_classes, (0.5,) * 3, (0.25,) * 3, image_size)
+    train_tf, test_tf = make_transforms(info)
+
+    def split(n: int) -> Dataset:
+        images = rng.integers(0, 256, size=(n, image_size, image_size, 3), dtype=np.uint8)
+        return ArrayDataset(images, rng.integers(0, num_classes, size=n).tolist(), None)
+
+    train, test = split(train_size), split(test_size)
+    train.transform, test.transform = train_tf, test_tf  # type: ignore[attr-defined]
+    return Datasets(train, test, info)
