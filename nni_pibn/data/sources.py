@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, Subset
 
 from ..errors import UserError
-from .core import DATASETS, ArrayDataset, Datasets, DatasetInfo, TransformFactory
+from .core import DATASETS, ArrayDataset, DatasetInfo, Datasets, TransformFactory
 
 CIFAR10_MEAN = (0.49139968, 0.48215827, 0.44653124)
 CIFAR10_STD = (0.24703233, 0.24348505, 0.26158768)
@@ -181,10 +181,9 @@ def fake(root: Path | None, make_transforms: TransformFactory, *, download: bool
     info = DatasetInfo("fake", num_classes, (0.5,) * 3, (0.25,) * 3, image_size)
     train_tf, test_tf = make_transforms(info)
 
-    def split(n: int) -> Dataset:
+    def split(n: int, transform: Any) -> Dataset:
         images = rng.integers(0, 256, size=(n, image_size, image_size, 3), dtype=np.uint8)
-        return ArrayDataset(images, rng.integers(0, num_classes, size=n).tolist(), None)
+        return ArrayDataset(images, rng.integers(0, num_classes, size=n).tolist(), transform)
 
-    train, test = split(train_size), split(test_size)
-    train.transform, test.transform = train_tf, test_tf  # type: ignore[attr-defined]
+    train, test = split(train_size, train_tf), split(test_size, test_tf)
     return Datasets(train, test, info)

@@ -14,17 +14,19 @@ the sampled op on input ``q``). The genotype keeps the most likely op and input 
 
 ENAS under Lightning 2.x receives plain batches and cannot tell train from val batches;
 :class:`TaggedLoader` yields ``(batch, 'train' | 'val')``, which its training step reads.
+(Lightning cannot see the wrapped DataLoaders, so under DDP give them a DistributedSampler.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
-from typing import Any, Iterator
+from typing import Any
 
 import torch
+from nni.nas.nn.pytorch.cell import preprocess_cell_inputs
 from nni.nas.oneshot.pytorch.supermodule.proxyless import _ProxylessFunction
 from nni.nas.oneshot.pytorch.supermodule.sampling import PathSamplingCell
-from nni.nas.nn.pytorch.cell import preprocess_cell_inputs
 from nni.nas.strategy import ENAS, Proxyless
 from torch import nn
 

@@ -9,7 +9,8 @@ evaluator module has a ``criterion`` (NNI's ``ClassificationModule`` and subclas
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
 import torch.distributed as dist

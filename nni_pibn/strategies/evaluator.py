@@ -9,7 +9,8 @@ to be traced; multi-trial experiments need the module traced too).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import nni
 import pytorch_lightning as pl

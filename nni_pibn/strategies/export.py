@@ -18,7 +18,8 @@ weight (the softmax includes ``none``), and on each kept edge that strongest op.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pytorch_lightning as pl
 import torch

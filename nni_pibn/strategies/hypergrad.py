@@ -19,7 +19,7 @@ the closure), so a test can compare them with exact double backpropagation.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor

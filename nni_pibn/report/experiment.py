@@ -1,0 +1,136 @@
+"""Reading an NNI experiment's trials: from its folder (a stopped or finished experiment) or
+from a running NNI manager's REST API.
+
+A trial is described by its id, status, parameters, final metric, and the ``final.json``
+its retraining wrote under the trial's output folder (``NNI_OUTPUT_DIR``, which NNI sets to
+the trial's log path), when the folder is readable here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+
+
+@dataclass
+class Trial:
+    trial_id: str
+    status: str
+    params: dict[str, Any] = field(default_factory=dict)
+    final_metric: float | None = None
+    log_path: str | None = None
+    final: dict[str, Any] | None = None
+
+
+def experiments_root() -> Path:
+    return Path(os.environ.get("NNI_EXPERIMENT_DIR", Path.home() / "nni-experiments"))
+
+
+def _metric_value(raw: str) -> float | None:
+    value: Any = raw
+    for _ in range(3):  # NNI double-encodes metrics
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                return None
+    if isinstance(value, dict):
+        value = value.get("default")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def find_final_json(log_path: str | None) -> dict[str, Any] | None:
+    """The newest ``final.json`` under a trial's output folder, if any."""
+    if not log_path or not Path(log_path).is_dir():
+        return None
+    found = sorted(Path(log_path).rglob("final.json"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        return None
+    try:
+        return json.loads(found[-1].read_text())
+    except (json.JSONDecodeError, OSError):
+        return None
+
+
+def resolve_experiment_dir(id_or_dir: str) -> Path:
+    p = Path(id_or_dir)
+    if p.is_dir():
+        return p
+    candidate = experiments_root() / id_or_dir
+    if candidate.is_dir():
+        return candidate
+    raise UserError(
+        f"no NNI experiment {id_or_dir!r}: not a folder and not under {str(experiments_root())!r}; "
+        "pass an experiment id, its folder, or --url of a running NNI manager"
+    )
+
+
+def trials_from_dir(exp_dir: Path) -> list[Trial]:
+    """Trials of a (possibly stopped) experiment from its ``db/nni.sqlite``."""
+    db = exp_dir / "db" / "nni.sqlite"
+    if not db.is_file():
+        raise UserError(f"{str(db)!r} is missing; is {str(exp_dir)!r} an NNI experiment folder?")
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        trials: dict[str, Trial] = {}
+        for _, tid, event, data, log_path in con.execute(
+            "SELECT timestamp, trialJobId, event, data, logPath FROM TrialJobEvent ORDER BY timestamp"
+        ):
+            t = trials.setdefault(tid, Trial(tid, event))
+            t.status = event
+            t.log_path = log_path or t.log_path
+            if data:
+                try:
+                    t.params = json.loads(data).get("parameters", t.params)
+                except (json.JSONDecodeError, AttributeError):
+                    pass
+        for tid, kind, data in con.execute("SELECT trialJobId, type, data FROM MetricData ORDER BY timestamp"):
+            if kind == "FINAL" and tid in trials:
+                trials[tid].final_metric = _metric_value(data)
+    finally:
+        con.close()
+    for t in trials.values():
+        t.final = find_final_json(t.log_path)
+    return list(trials.values())
+
+
+def _get(url: str) -> Any:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return json.loads(resp.read().decode())
+    except (urllib.error.URLError, OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"cannot read {url} ({exc}); is the NNI manager running? (nnictl view ID)") from None
+
+
+def trials_from_rest(base_url: str) -> list[Trial]:
+    """Trials of a running experiment from ``/api/v1/nni/trial-jobs`` and ``/metric-data``."""
+    base = base_url.rstrip("/") + "/api/v1/nni"
+    out = []
+    for job in _get(base + "/trial-jobs"):
+        params: dict[str, Any] = {}
+        for hp in job.get("hyperParameters", []):
+            try:
+                params = json.loads(hp).get("parameters", params)
+            except (json.JSONDecodeError, AttributeError):
+                pass
+        finals = [m for m in job.get("finalMetricData", []) if m.get("type") == "FINAL"]
+        final_metric = _metric_value(finals[-1]["data"]) if finals else None
+        log_path = job.get("logPath")
+        out.append(Trial(job["trialJobId"], job["status"], params, final_metric, log_path, find_final_json(log_path)))
+    return out
+
+
+def load_trials(id_or_dir: str | None = None, url: str | None = None) -> list[Trial]:
+    if url:
+        return trials_from_rest(url)
+    if not id_or_dir:
+        raise UserError("pass an experiment id or folder, or --url of a running NNI manager")
+    return trials_from_dir(resolve_experiment_dir(id_or_dir))

@@ -1,0 +1,74 @@
+"""``TrainConfig``: the evaluation protocol of the paper (DARTS' CIFAR-10 retraining).
+
+Defaults: 600 epochs, batch 96, C 36, SGD lr 0.025 cosine-annealed to 0, momentum 0.9,
+weight decay 3e-4, cutout 16, drop path 0.2 ramped linearly, auxiliary weight 0.4,
+gradient clipping 5. The dataset defaults to ``digits`` so a run works offline; the
+paper's is ``cifar10`` (``--set dataset=cifar10 --set data=DIR``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+PRECISIONS = ("32", "16-mixed", "bf16-mixed")
+#: keys a resumed run may change (they do not alter what the next step computes);
+#: architecture keys are checked against the checkpoint itself.
+RESUME_MAY_CHANGE = frozenset({"devices", "accelerator", "precision", "num_workers", "data", "download", "onnx"})
+ARCHITECTURE_KEYS = frozenset({"genotype", "layers", "channels", "dataset"})
+
+
+@dataclass
+class TrainConfig:
+    genotype: str = "pibn"  #: built-in name, genotype JSON or run folder
+    layers: int = 20
+    channels: int = 36
+    dataset: str = "digits"  #: a name in nni_pibn.data.DATASETS (the paper: cifar10)
+    data: str = "data"  #: data root folder (cifar10/cifar100/imagefolder)
+    download: bool = False
+    image_size: int = 32
+    epochs: int = 600
+    batch_size: int = 96
+    lr: float = 0.025
+    lr_min: float = 0.0
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0  #: max global L2 norm of the gradients (0: off)
+    augment: bool = True  #: random crop with padding 4 + horizontal flip
+    cutout: int = 16
+    drop_path_prob: float = 0.2  #: reached linearly: prob = drop_path_prob * epoch / epochs
+    auxiliary: bool = True
+    auxiliary_weight: float = 0.4
+    seed: int = 0
+    num_workers: int = 2
+    devices: int = 1
+    accelerator: str = "auto"  #: auto, cpu, gpu
+    precision: str = "32"  #: 32, 16-mixed, bf16-mixed
+    onnx: bool = True  #: export model.onnx after training
+
+    def __post_init__(self) -> None:
+        positive = {"layers": 2, "channels": 1, "epochs": 1, "batch_size": 1, "devices": 1, "image_size": 8}
+        for key, low in positive.items():
+            if getattr(self, key) < low:
+                raise ValueError(f"{key} must be at least {low}, got {getattr(self, key)}")
+        for key in ("lr", "lr_min", "momentum", "weight_decay", "grad_clip", "cutout", "auxiliary_weight",
+                    "num_workers"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{key} must not be negative, got {getattr(self, key)}")
+        if not 0.0 <= self.drop_path_prob < 1.0:
+            raise ValueError(f"drop_path_prob must lie in [0, 1), got {self.drop_path_prob}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.accelerator not in ("auto", "cpu", "gpu", "cuda"):
+            raise ValueError(f"accelerator must be auto, cpu or gpu, got {self.accelerator!r}")
+
+
+def resume_conflicts(saved: TrainConfig, new: TrainConfig) -> list[str]:
+    """``key: saved -> new`` for every setting a resumed run may not change."""
+    out = []
+    for f in fields(TrainConfig):
+        if f.name in RESUME_MAY_CHANGE or f.name in ARCHITECTURE_KEYS:
+            continue
+        a, b = getattr(saved, f.name), getattr(new, f.name)
+        if a != b:
+            out.append(f"{f.name}: {a!r} -> {b!r}")
+    return out

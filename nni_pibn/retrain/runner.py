@@ -1,0 +1,158 @@
+"""One retraining run: build data, module and Trainer, fit, then write the run's outputs.
+
+Outputs in the run folder (all written atomically, by global rank 0):
+``metrics.csv`` (per epoch), ``checkpoints/last.ckpt`` (every epoch) and
+``checkpoints/best.ckpt`` (best test accuracy), ``best.pt`` (the best NetworkCIFAR
+state_dict), ``model.onnx`` (final weights, checked in onnxruntime), ``final.json``, and
+TensorBoard logs under ``tb/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
+from pytorch_lightning.loggers import TensorBoardLogger
+
+from ..complexity import count_macs, count_params
+from ..config import config_to_dict
+from ..data import DatasetInfo, build_datasets, seed_all
+from ..errors import UserError
+from ..genotype import load_genotype, write_json
+from ..io import atomic_write_json
+from ..nni_report import NNIReport
+from ..runs import is_secondary_rank, write_config
+from .callbacks import EpochSeed, MetricsCSV
+from .checkpoint import (
+    CHECKPOINT_DIR,
+    LAST,
+    AtomicCheckpointIO,
+    check_identity,
+    last_checkpoint,
+    save_net_weights,
+)
+from .config import TrainConfig
+from .datamodule import RetrainData
+from .module import RetrainModule
+from .onnx_export import export_onnx
+
+log = logging.getLogger(__name__)
+
+
+def build_module(cfg: TrainConfig, info: DatasetInfo) -> RetrainModule:
+    """The LightningModule for ``cfg`` (weights initialised from ``cfg.seed``)."""
+    genotype = load_genotype(cfg.genotype)
+    seed_all(cfg.seed)
+    return RetrainModule(
+        genotype.to_json(), cfg.layers, cfg.channels, info.num_classes, info.name, info.in_channels,
+        cfg.auxiliary, cfg.auxiliary_weight, cfg.drop_path_prob, cfg.epochs, cfg.lr, cfg.lr_min,
+        cfg.momentum, cfg.weight_decay,
+    )
+
+
+def checkpoint_callbacks(run_dir: Path) -> tuple[ModelCheckpoint, ModelCheckpoint]:
+    """``last.ckpt`` after every epoch and ``best.ckpt`` at the best test accuracy. Two callbacks:
+    Lightning's ``save_last`` only writes when a monitored checkpoint was written too."""
+    folder = run_dir / CHECKPOINT_DIR
+    last = ModelCheckpoint(dirpath=folder, filename=LAST.removesuffix(".ckpt"), save_top_k=1,
+                           enable_version_counter=False, save_on_train_epoch_end=True)
+    best = ModelCheckpoint(dirpath=folder, filename="best", monitor="test_acc", mode="max", save_top_k=1,
+                           enable_version_counter=False, save_on_train_epoch_end=True)
+    return last, best
+
+
+def build_trainer(cfg: TrainConfig, run_dir: Path, callbacks: Sequence[pl.Callback], progress: bool,
+                  steps_per_epoch: int = 50) -> pl.Trainer:
+    try:
+        return pl.Trainer(
+            max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices,
+            strategy="ddp" if cfg.devices > 1 else "auto", precision=cfg.precision,
+            gradient_clip_val=cfg.grad_clip or None, gradient_clip_algorithm="norm",
+            callbacks=[*callbacks, *checkpoint_callbacks(run_dir)], plugins=[AtomicCheckpointIO()],
+            logger=TensorBoardLogger(save_dir=str(run_dir), name="tb", version="", default_hp_metric=False),
+            default_root_dir=str(run_dir), num_sanity_val_steps=0, use_distributed_sampler=False,
+            benchmark=True,  # cuDNN autotuning: inputs are always batch x 3 x S x S (no effect on CPU)
+            enable_progress_bar=progress, enable_model_summary=progress,
+            log_every_n_steps=max(1, min(50, steps_per_epoch)),
+        )
+    except (ValueError, RuntimeError) as exc:  # e.g. a precision the device lacks, more devices than exist
+        raise UserError(f"cannot set up training ({cfg.accelerator}, devices={cfg.devices}, precision={cfg.precision}): "
+                        f"{str(exc).splitlines()[0]}") from None
+
+
+def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
+          callbacks: Sequence[pl.Callback] = ()) -> dict[str, Any] | None:
+    """Trains ``cfg`` into ``run_dir`` (resuming from its ``last.ckpt`` when ``resume``) and
+    returns the contents of ``final.json`` (None on DDP ranks other than 0).
+
+    Data, genotype and (on resume) the checkpoint's identity are checked before anything is
+    written; then ``config.yaml`` and ``genotype.json`` are (re)written and training starts."""
+    run_dir = Path(run_dir)
+    data = build_datasets(cfg.dataset, cfg.data, augment=cfg.augment, cutout=cfg.cutout, download=cfg.download,
+                          image_size=cfg.image_size)
+    module = build_module(cfg, data.info)
+    ckpt_path = None
+    if resume:
+        ckpt_path = last_checkpoint(run_dir)
+        check_identity(ckpt_path, dict(module.hparams))
+    if not is_secondary_rank():
+        write_config(run_dir, config_to_dict(cfg))
+        write_json(module.genotype, run_dir / "genotype.json")
+    nni_cb = NNIReport(metric="test_acc", stage="train")
+    own = [EpochSeed(cfg.seed), MetricsCSV(run_dir / "metrics.csv"), nni_cb,
+           LearningRateMonitor(logging_interval="epoch")]
+    steps = len(data.train) // (cfg.batch_size * cfg.devices)  # type: ignore[arg-type]
+    trainer = build_trainer(cfg, run_dir, [*own, *callbacks], progress, steps)
+    on_gpu = trainer.accelerator.__class__.__name__ == "CUDAAccelerator"
+    module.channels_last = on_gpu
+    datamodule = RetrainData(data, cfg.batch_size, cfg.seed, cfg.num_workers, pin_memory=on_gpu)
+    start = time.time()
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    if not trainer.is_global_zero:
+        return None
+    return finish(cfg, run_dir, module, trainer, time.time() - start)
+
+
+def finish(cfg: TrainConfig, run_dir: Path, module: RetrainModule, trainer: pl.Trainer,
+           seconds: float) -> dict[str, Any]:
+    """Writes ``best.pt``, ``model.onnx`` and ``final.json`` after ``fit``."""
+    metrics = next(cb for cb in trainer.callbacks if isinstance(cb, MetricsCSV)).rows
+    best_path = next((cb.best_model_path for cb in trainer.checkpoint_callbacks
+                      if isinstance(cb, ModelCheckpoint) and cb.monitor == "test_acc"), "")
+    if best_path:
+        save_net_weights(best_path, run_dir / "best.pt")
+    net = module.net.float().cpu().eval()
+    hp = module.hparams
+    shape = (hp.in_channels, cfg.image_size, cfg.image_size)
+    best = max(metrics, key=lambda r: r["test_acc"]) if metrics else None
+    final: dict[str, Any] = {
+        "test_acc": metrics[-1]["test_acc"] if metrics else None,
+        "best_test_acc": best["test_acc"] if best else None,
+        "best_epoch": int(best["epoch"]) if best else None,
+        "epochs": cfg.epochs,
+        "dataset": hp.dataset,
+        "num_classes": hp.num_classes,
+        "layers": hp.layers,
+        "channels": hp.channels,
+        "params_m": count_params(net) / 1e6,
+        "gmac": count_macs(net, (1, *shape)) / 1e9,
+        "genotype": hp.genotype,
+        "precision": cfg.precision,
+        "devices": cfg.devices,
+        "train_seconds": round(seconds, 2),
+        "config": config_to_dict(cfg),
+    }
+    if cfg.onnx:
+        try:
+            final["onnx_max_abs_diff"] = export_onnx(net, run_dir / "model.onnx", shape)
+            final["onnx_file"] = "model.onnx"
+        except Exception as exc:  # noqa: BLE001  (trained weights are saved; record why export failed)
+            log.warning("ONNX export failed: %s", exc)
+            final["onnx_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    atomic_write_json(run_dir / "final.json", final)
+    return final

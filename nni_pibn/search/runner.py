@@ -1,0 +1,117 @@
+"""One search run: data halves, model space, strategy, Trainer; then ``genotype.json``.
+
+Outputs in the run folder (atomically, by global rank 0): ``config.yaml``, ``metrics.csv``
+and ``alphas.json`` after every epoch, ``checkpoints/last.ckpt`` every epoch, TensorBoard
+logs under ``tb/``, and at the end ``genotype.json`` (the genotype, NNI's dict, metadata).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.loggers import TensorBoardLogger
+
+from ..config import config_to_dict
+from ..data import build_datasets, search_split, seed_all, seeded_loader
+from ..errors import UserError
+from ..genotype import from_nni, write_json
+from ..nni_report import NNIReport
+from ..ops.sets import OP_SETS, parse_op_set
+from ..retrain.callbacks import EpochSeed
+from ..retrain.checkpoint import CHECKPOINT_DIR, LAST, AtomicCheckpointIO, read_checkpoint
+from ..runs import is_secondary_rank, write_config
+from ..space import PIBSpace
+from .config import SearchConfig
+from .recorder import SearchRecorder
+
+
+def build_loaders(cfg: SearchConfig) -> tuple[Any, Any, int, int]:
+    """(weight-train loader, arch-val loader, num_classes, in_channels) from the training set."""
+    data = build_datasets(cfg.dataset, cfg.data, augment=cfg.augment, cutout=0, download=cfg.download,
+                          image_size=cfg.image_size)
+    weight_half, arch_half = search_split(data.train, cfg.train_portion)
+    loaders = [
+        seeded_loader(half, cfg.batch_size, shuffle=True, seed=cfg.seed + k, num_workers=cfg.num_workers)
+        for k, half in enumerate((weight_half, arch_half))
+    ]
+    return loaders[0], loaders[1], data.info.num_classes, data.info.in_channels
+
+
+def trainer_kwargs(cfg: SearchConfig, run_dir: Path, progress: bool) -> dict[str, Any]:
+    last = ModelCheckpoint(dirpath=run_dir / CHECKPOINT_DIR, filename=LAST.removesuffix(".ckpt"), save_top_k=1,
+                           enable_version_counter=False, save_on_train_epoch_end=True)
+    kwargs: dict[str, Any] = dict(
+        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices,
+        strategy="ddp" if cfg.devices > 1 else "auto", callbacks=[last], plugins=[AtomicCheckpointIO()],
+        logger=TensorBoardLogger(save_dir=str(run_dir), name="tb", version="", default_hp_metric=False),
+        default_root_dir=str(run_dir), num_sanity_val_steps=0, use_distributed_sampler=False,
+        enable_progress_bar=progress, enable_model_summary=False, log_every_n_steps=10,
+    )
+    if cfg.limit_batches:
+        kwargs.update(limit_train_batches=cfg.limit_batches, limit_val_batches=cfg.limit_batches)
+    return kwargs
+
+
+def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
+           callbacks: Sequence[pl.Callback] = (), report_final: bool = True) -> dict[str, Any] | None:
+    """Searches into ``run_dir`` (resuming from its ``last.ckpt`` when ``resume``); returns the
+    contents of ``genotype.json`` (None on DDP ranks other than 0).
+
+    Everything the user can get wrong (strategy, op set, data) is checked before anything
+    is written. ``report_final`` sends the final arch-val accuracy to NNI as the trial's
+    result (a pipeline turns it off: its final result is the retrained accuracy)."""
+    from ..strategies import STRATEGIES, build_search_evaluator, run_search
+
+    run_dir = Path(run_dir)
+    op_set = str(parse_op_set(cfg.op_set))
+    factory = STRATEGIES.get(cfg.strategy)
+    ckpt_path = None
+    if resume:
+        ckpt_path = run_dir / CHECKPOINT_DIR / LAST
+        read_checkpoint(ckpt_path)  # a missing or corrupt file is a one-line error
+    train_loader, val_loader, num_classes, in_channels = build_loaders(cfg)
+    seed_all(cfg.seed)
+    strategy = factory(**_strategy_options(cfg))
+    space = PIBSpace(op_set=op_set, channels=cfg.channels, layers=cfg.layers, nodes=cfg.nodes,
+                     num_classes=num_classes, in_channels=in_channels)
+    if not is_secondary_rank():
+        write_config(run_dir, config_to_dict(cfg))
+    recorder = SearchRecorder(run_dir)
+    nni_cb = NNIReport(metric="val_acc", stage="search", final="last")
+    if not report_final:
+        nni_cb.on_fit_end = lambda *a, **k: None  # type: ignore[method-assign]
+    evaluator = build_search_evaluator(
+        train_loader, val_loader, trainer_kwargs(cfg, run_dir, progress),
+        learning_rate=cfg.lr, min_learning_rate=cfg.lr_min, momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay, num_classes=num_classes,
+    )
+    start = time.time()
+    arch = run_search(strategy, space, evaluator, callbacks=[EpochSeed(cfg.seed), recorder, nni_cb, *callbacks],
+                      ckpt_path=ckpt_path)
+    if is_secondary_rank():
+        return None
+    genotype = from_nni(arch, op_set=op_set)
+    if "none" in genotype.ops():
+        raise UserError(f"strategy {cfg.strategy!r} exported 'none'; this is a bug, please report it")
+    meta = {
+        "strategy": cfg.strategy,
+        "op_set": op_set,
+        "op_names": [n for n in OP_SETS.get(parse_op_set(op_set).name).names],
+        "export_rule": "darts" if cfg.strategy in ("darts", "darts2", "gumbel_darts") else cfg.strategy,
+        "epochs": cfg.epochs,
+        "final_val_acc": recorder.rows[-1]["val_acc"] if recorder.rows else None,
+        "search_seconds": round(time.time() - start, 2),
+        "final_alphas": recorder.alphas[-1]["edges"] if recorder.alphas else {},
+    }
+    write_json(genotype, run_dir / "genotype.json", extra=meta)
+    return {"genotype": genotype.to_json(), "nni": genotype.to_nni(), **meta}
+
+
+def _strategy_options(cfg: SearchConfig) -> dict[str, Any]:
+    if cfg.strategy in ("darts", "darts2", "gumbel_darts"):
+        return {"arc_learning_rate": cfg.arch_lr, "gradient_clip_val": cfg.grad_clip or None}
+    return {}
