@@ -38,8 +38,10 @@ def last_checkpoint(run_dir: str | Path) -> Path:
     return Path(run_dir) / CHECKPOINT_DIR / LAST
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Loads a Lightning checkpoint on CPU; an unreadable file is a one-line UserError."""
+def read_checkpoint(path: str | Path, required: tuple[str, ...] = ("state_dict", "hyper_parameters"),
+                    kind: str = "training") -> dict[str, Any]:
+    """Loads a Lightning checkpoint on CPU; an unreadable file, or one lacking the ``required``
+    keys, is a one-line UserError."""
     p = Path(path)
     if not p.is_file():
         raise UserError(f"no checkpoint at {str(p)!r}: the run never finished an epoch; start it again without --resume")
@@ -48,8 +50,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     except (pickle.UnpicklingError, EOFError, RuntimeError, zipfile.BadZipFile, ValueError, OSError) as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise UserError(f"checkpoint {str(p)!r} is corrupt or unreadable ({reason}); delete it or resume another run") from None
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "hyper_parameters" not in ckpt:
-        raise UserError(f"checkpoint {str(p)!r} is not an nni-pibn training checkpoint (no state_dict/hyper_parameters)")
+    if not isinstance(ckpt, dict) or any(key not in ckpt for key in required):
+        raise UserError(f"checkpoint {str(p)!r} is not an nni-pibn {kind} checkpoint (no {'/'.join(required)})")
     return ckpt
 
 

@@ -49,7 +49,8 @@ class SearchRecorder(pl.Callback):
         epoch = trainer.current_epoch
         m = trainer.callback_metrics
         row: dict[str, float] = {"epoch": epoch}
-        for key, names in (("train_loss", ("train_loss",)), ("train_acc", ("train_acc",)),
+        for key, names in (("train_loss", ("train_loss_epoch", "train_loss")),
+                           ("train_acc", ("train_acc_epoch", "train_acc")),
                            ("val_loss", ("val_loss",)), ("val_acc", ("val_acc",))):
             row[key] = next((_num(m[n]) for n in names if n in m), float("nan"))
         row["lr"] = self._lr

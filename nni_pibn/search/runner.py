@@ -65,6 +65,7 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
     is written. ``report_final`` sends the final arch-val accuracy to NNI as the trial's
     result (a pipeline turns it off: its final result is the retrained accuracy)."""
     from ..strategies import STRATEGIES, build_search_evaluator, run_search
+    from ..strategies.validation import with_arch_validation
 
     run_dir = Path(run_dir)
     op_set = str(parse_op_set(cfg.op_set))
@@ -72,10 +73,10 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
     ckpt_path = None
     if resume:
         ckpt_path = run_dir / CHECKPOINT_DIR / LAST
-        read_checkpoint(ckpt_path)  # a missing or corrupt file is a one-line error
+        read_checkpoint(ckpt_path, ("state_dict", "callbacks"), "search")  # missing or corrupt: one-line error
     train_loader, val_loader, num_classes, in_channels = build_loaders(cfg)
     seed_all(cfg.seed)
-    strategy = factory(**_strategy_options(cfg))
+    strategy = with_arch_validation(factory(**_strategy_options(cfg)))
     space = PIBSpace(op_set=op_set, channels=cfg.channels, layers=cfg.layers, nodes=cfg.nodes,
                      num_classes=num_classes, in_channels=in_channels)
     if not is_secondary_rank():

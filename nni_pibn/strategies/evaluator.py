@@ -50,6 +50,31 @@ class SearchClassificationModule(ClassificationModule):
         self.min_learning_rate = min_learning_rate
         self.momentum = momentum
 
+    #: set by :func:`~nni_pibn.strategies.validation.with_arch_validation` for NNI's DARTS modules
+    arch_step_on_even: bool = False
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        """Loss for the step; logs ``train_loss``/``train_acc`` (step and epoch mean) for weight steps."""
+        x, y = batch
+        y_hat = self(x)
+        loss = self.criterion(y_hat, y)
+        if not (self.arch_step_on_even and batch_idx % 2 == 0):
+            self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+            for name, metric in self.metrics.items():
+                self.log("train_" + name, metric(y_hat, y), prog_bar=True, on_step=True, on_epoch=True)
+        return loss
+
+    # NNI's ClassificationModule reports to NNI itself (on every rank, untagged); reporting is
+    # left to nni_pibn.nni_report.NNIReport, a callback that runs on rank 0 only.
+    def on_validation_epoch_end(self) -> None:
+        pass
+
+    def on_validation_end(self) -> None:
+        pass
+
+    def on_fit_end(self) -> None:
+        pass
+
     def configure_optimizers(self) -> Any:
         epochs = self.trainer.max_epochs
         if epochs is None or epochs < 1:
