@@ -108,11 +108,13 @@ def test_reports_arch_val_accuracy_to_nni_inside_a_trial(tmp_path: Path, monkeyp
     sent: list[tuple[str, object]] = []
     monkeypatch.setenv("NNI_PLATFORM", "local")
     monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path / "trial"))
-    monkeypatch.setattr(nni, "get_current_parameter", lambda *a: {})
+    monkeypatch.setattr(nni, "get_current_parameter", lambda *a: {"seed": 1})  # as NNI's tuner sent it
+    monkeypatch.delenv("NNI_PIBN_RUN_DIR", raising=False)
     monkeypatch.setattr(nni, "report_intermediate_result", lambda m: sent.append(("intermediate", m)))
     monkeypatch.setattr(nni, "report_final_result", lambda m: sent.append(("final", m)))
     assert _search(*TINY, "--set", "epochs=2", "--strategy", "darts") == 0
     assert (tmp_path / "trial" / "search" / "genotype.json").is_file()  # outputs under NNI_OUTPUT_DIR
+    assert "seed: 1" in (tmp_path / "trial" / "search" / "config.yaml").read_text()  # trial params applied
     kinds = [k for k, _ in sent]
     assert kinds == ["intermediate", "intermediate", "final"]
     rows = _rows(tmp_path / "trial" / "search")

@@ -15,7 +15,7 @@ from typing import Sequence
 from ..errors import UserError
 
 #: subcommand modules, in ``--help`` order.
-COMMANDS = ["profile", "search", "train", "pipeline", "report", "plot", "gradcam"]
+COMMANDS = ["profile", "search", "train", "pipeline", "experiment", "report", "plot", "gradcam"]
 
 
 class _Parser(argparse.ArgumentParser):

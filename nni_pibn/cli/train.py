@@ -46,10 +46,11 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Path, bool]:
     from ..genotype import load_genotype
     from ..retrain.config import TrainConfig, resume_conflicts
     from ..runs import create_run_dir, open_run_dir, read_config
+    from ..trial_params import as_overrides, trial_parameters
 
     if args.resume and args.out:
         raise UserError("pass either --out (a new run) or --resume (an existing one), not both")
-    overrides = _flag_overrides(args)
+    overrides = _flag_overrides(args) + as_overrides(trial_parameters())
     if args.resume:
         run_dir = open_run_dir(args.resume)
         saved = load_config(TrainConfig, base=read_config(run_dir))

@@ -34,17 +34,7 @@ def experiments_root() -> Path:
     return Path(os.environ.get("NNI_EXPERIMENT_DIR", Path.home() / "nni-experiments"))
 
 
-def _metric_value(raw: str) -> float | None:
-    value: Any = raw
-    for _ in range(3):  # NNI double-encodes metrics
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                return None
-    if isinstance(value, dict):
-        value = value.get("default")
-    return float(value) if isinstance(value, (int, float)) else None
+from ..nnictl import metrics_value as _metric_value
 
 
 def find_final_json(log_path: str | None) -> dict[str, Any] | None:

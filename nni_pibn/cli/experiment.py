@@ -1,0 +1,44 @@
+"""``nni-pibn experiment``: ``nnictl create`` an experiment config and follow it to the end.
+
+    nni-pibn experiment experiments/quick.yml --port 8080
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("experiment", help="start an NNI experiment (nnictl create) and wait for it to finish",
+                       description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("config", help="NNI experiment YAML, e.g. experiments/quick.yml")
+    p.add_argument("--port", type=int, default=8080, help="web UI / REST port (default 8080)")
+    p.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
+    p.add_argument("--stop", action="store_true", help="stop the NNI manager when done (default: keep the web UI up)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import nnictl
+
+    exp_id = nnictl.create(args.config, args.port)
+    url = f"http://127.0.0.1:{args.port}"
+    print(f"experiment {exp_id} started; web UI: {url}", flush=True)
+    try:
+        status = nnictl.wait(args.port, args.timeout, on_change=lambda line: print(line, flush=True))
+        jobs = nnictl.rest(args.port, "trial-jobs")
+    except KeyboardInterrupt:
+        nnictl.stop(exp_id, args.port)
+        raise
+    for job in jobs:
+        finals = [m for m in job.get("finalMetricData", []) if m.get("type") == "FINAL"]
+        value = nnictl.metrics_value(finals[-1]["data"]) if finals else None
+        shown = f"final {value:.4f}" if isinstance(value, float) else "no final result"
+        print(f"trial {job['trialJobId']}: {job['status']}, {shown}, outputs in {job.get('logPath')}")
+    print(f"report: nni-pibn report {exp_id}")
+    if args.stop:
+        nnictl.stop(exp_id, args.port)
+        print(f"stopped; view it again with: nnictl view {exp_id} --port {args.port}")
+    else:
+        print(f"web UI still up at {url}; stop it with: nnictl stop {exp_id}")
+    return 0 if status.get("status") == "DONE" else 1

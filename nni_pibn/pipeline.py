@@ -1,0 +1,68 @@
+"""The paper's pipeline in one run: search, export the genotype, retrain it.
+
+Run folder layout: ``config.yaml`` (the resolved :class:`PipelineConfig`), ``search/`` (a
+search run folder, ending in ``genotype.json``) and ``train/`` (a retrain run folder of
+that genotype, ending in ``final.json``). As an NNI trial it reports the search's arch-val
+accuracy per epoch (tagged ``stage: search``), then the retrain's test accuracy per epoch
+(``stage: train``), and finally the retrained test accuracy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import config_to_dict
+from .errors import UserError
+from .retrain.checkpoint import last_checkpoint
+from .retrain.config import TrainConfig
+from .runs import is_secondary_rank, write_config
+from .search.config import SearchConfig
+
+SEARCH, TRAIN = "search", "train"
+
+
+@dataclass
+class PipelineConfig:
+    search: SearchConfig = field(default_factory=SearchConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        if self.train.genotype != TrainConfig.genotype:
+            raise ValueError(
+                "train.genotype is set by the pipeline (the searched genotype); to retrain a given "
+                "genotype use 'nni-pibn train --genotype'"
+            )
+
+
+def stage_state(run_dir: Path) -> tuple[bool, bool]:
+    """(search finished, retraining started) for a pipeline run folder."""
+    return (run_dir / SEARCH / "genotype.json").is_file(), last_checkpoint(run_dir / TRAIN).is_file()
+
+
+def run_pipeline(cfg: PipelineConfig, run_dir: str | Path, *, resume: bool = False,
+                 progress: bool = True) -> dict[str, Any] | None:
+    """Searches, then retrains the exported genotype; returns the retrain's ``final.json``.
+
+    With ``resume`` a finished search is kept, an interrupted one continues from its last
+    checkpoint, and so does an interrupted retraining."""
+    from .retrain import train
+    from .search import search
+
+    run_dir = Path(run_dir)
+    search_dir, train_dir = run_dir / SEARCH, run_dir / TRAIN
+    searched, trained = stage_state(run_dir) if resume else (False, False)
+    if not is_secondary_rank():
+        write_config(run_dir, config_to_dict(cfg))
+    if not searched:
+        search_dir.mkdir(parents=True, exist_ok=True)
+        resume_search = resume and last_checkpoint(search_dir).is_file()
+        search(cfg.search, search_dir, resume=resume_search, progress=progress, report_final=False)
+    if not (search_dir / "genotype.json").is_file():
+        if is_secondary_rank():
+            return None
+        raise UserError(f"the search wrote no {str(search_dir / 'genotype.json')!r}; see its log")
+    train_cfg = TrainConfig(**{**config_to_dict(cfg.train), "genotype": str(search_dir.resolve())})
+    train_dir.mkdir(parents=True, exist_ok=True)
+    return train(train_cfg, train_dir, resume=trained, progress=progress)
