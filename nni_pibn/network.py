@@ -12,9 +12,8 @@ import torch
 from torch import nn
 
 from .genotype import Genotype
-from .ops import FactorizedReduce, ReLUConvBN
+from .ops import OPS, FactorizedReduce, ReLUConvBN
 from .ops.sets import op_factories
-from .ops import OPS
 from .space import reduction_indices
 
 

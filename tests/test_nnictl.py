@@ -6,8 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from nni_experiment import experiment, get, metrics, port_open, variant  # type: ignore[import-not-found]
+
 from nni_pibn.cli import main
 
 pytestmark = pytest.mark.nnictl

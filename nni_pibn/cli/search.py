@@ -43,9 +43,9 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Path, bool]:
     from ..config import config_to_dict, load_config
     from ..ops.sets import parse_op_set
     from ..runs import create_run_dir, open_run_dir, read_config
-    from ..trial_params import as_overrides, trial_parameters
     from ..search.config import SearchConfig, resume_conflicts
     from ..strategies import STRATEGIES
+    from ..trial_params import as_overrides, trial_parameters
 
     if args.resume and args.out:
         raise UserError("pass either --out (a new search) or --resume (an existing one), not both")

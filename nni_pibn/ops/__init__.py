@@ -12,7 +12,15 @@ from typing import Callable
 from torch import nn
 
 from ..registry import Registry
-from .basic import FactorizedReduce, ReLUConvBN, Zero, avg_pool_3x3, max_pool_3x3, none, skip_connect
+from .basic import (
+    FactorizedReduce,
+    ReLUConvBN,
+    Zero,
+    avg_pool_3x3,
+    max_pool_3x3,
+    none,
+    skip_connect,
+)
 from .darts import DilConv, FacConv, SepConv
 from .norm import LayerNorm2d
 from .pib import ConvNeXtBlock, PseudoInvBottleneck, expanded_channels

@@ -21,7 +21,7 @@ from typing import Callable
 from ..errors import UserError
 from ..registry import Registry
 from . import OPS, OpFactory
-from .darts import DilConv, FacConv, SepConv
+from .darts import DilConv, SepConv
 from .pib import ConvNeXtBlock, PseudoInvBottleneck
 
 _DARTS_8 = [

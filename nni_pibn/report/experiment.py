@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..nnictl import metrics_value as _metric_value
 
 
 @dataclass
@@ -34,7 +35,7 @@ def experiments_root() -> Path:
     return Path(os.environ.get("NNI_EXPERIMENT_DIR", Path.home() / "nni-experiments"))
 
 
-from ..nnictl import metrics_value as _metric_value
+
 
 
 def find_final_json(log_path: str | None) -> dict[str, Any] | None:

@@ -22,7 +22,12 @@ from ..genotype import from_nni, write_json
 from ..nni_report import NNIReport
 from ..ops.sets import OP_SETS, parse_op_set
 from ..retrain.callbacks import EpochSeed
-from ..retrain.checkpoint import CHECKPOINT_DIR, LAST, AtomicCheckpointIO, read_checkpoint
+from ..retrain.checkpoint import (
+    CHECKPOINT_DIR,
+    LAST,
+    AtomicCheckpointIO,
+    read_checkpoint,
+)
 from ..runs import is_secondary_rank, write_config
 from ..space import PIBSpace
 from .config import SearchConfig
