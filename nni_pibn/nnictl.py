@@ -23,7 +23,7 @@ from typing import Any, Callable
 from .errors import UserError
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-FINISHED = ("DONE", "STOPPED", "ERROR", "NO_MORE_TRIAL")
+FINISHED = ("DONE", "STOPPED", "ERROR")  # NO_MORE_TRIAL: the tuner is done, trials may still run
 
 
 def nnictl() -> str:
