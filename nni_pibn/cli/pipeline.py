@@ -11,8 +11,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pipeline", help="search, export and retrain in one run (the paper's pipeline)",
@@ -27,41 +25,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def prepare(args: argparse.Namespace) -> tuple[Any, Path, bool]:
-    from ..config import load_config
-    from ..genotype import GENOTYPES  # noqa: F401  (fail early on a broken install)
     from ..ops.sets import parse_op_set
     from ..pipeline import PipelineConfig
-    from ..runs import create_run_dir, open_run_dir, read_config
+    from ..runs import create_run_dir
     from ..strategies import STRATEGIES
-    from ..trial_params import as_overrides, trial_parameters
+    from ._runs import resolve_config
 
-    if args.resume and args.out:
-        raise UserError("pass either --out (a new pipeline) or --resume (an existing one), not both")
-    overrides = list(args.overrides) + as_overrides(trial_parameters())
-    if args.resume:
-        run_dir = open_run_dir(args.resume)
-        cfg = load_config(PipelineConfig, args.config, overrides, base=read_config(run_dir))
-    else:
-        cfg = load_config(PipelineConfig, args.config, overrides)
+    cfg, run_dir = resolve_config(PipelineConfig, args, list(args.overrides))
     STRATEGIES.get(cfg.search.strategy)
     parse_op_set(cfg.search.op_set)
-    if not args.resume:
+    if run_dir is None:
         run_dir = create_run_dir(args.out, "pipeline")
     return cfg, run_dir, bool(args.resume)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..pipeline import run_pipeline
+    from ._runs import cleanup_on_error
 
     cfg, run_dir, resume = prepare(args)
-    try:
+    with cleanup_on_error(run_dir, resume):
         final = run_pipeline(cfg, run_dir, resume=resume, progress=not args.quiet)
-    except UserError:
-        if not resume and run_dir.is_dir() and not any(p.is_file() for p in run_dir.rglob("*")):
-            import shutil
-
-            shutil.rmtree(run_dir)  # leave nothing behind a pipeline that never started
-        raise
     if final is not None:
         print(f"{run_dir}: searched genotype in {run_dir / 'search' / 'genotype.json'}; "
               f"retrained test_acc {final['test_acc']:.4f}, {final['params_m']:.3f} M params, "

@@ -8,11 +8,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
-
-from ..errors import UserError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,53 +26,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _flag_overrides(args: argparse.Namespace) -> list[str]:
-    out = list(args.overrides)
-    for key in ("strategy", "op_set"):
-        value = getattr(args, key)
-        if value is not None:
-            out.append(f"{key}={json.dumps(value)}")
-    return out
-
-
 def prepare(args: argparse.Namespace) -> tuple[Any, Path, bool]:
     """Resolves the config and the run folder; checks names before writing anything."""
-    from ..config import config_to_dict, load_config
     from ..ops.sets import parse_op_set
-    from ..runs import create_run_dir, open_run_dir, read_config
+    from ..runs import create_run_dir
     from ..search.config import SearchConfig, resume_conflicts
     from ..strategies import STRATEGIES
-    from ..trial_params import as_overrides, trial_parameters
+    from ._runs import flag_overrides, resolve_config
 
-    if args.resume and args.out:
-        raise UserError("pass either --out (a new search) or --resume (an existing one), not both")
-    overrides = _flag_overrides(args) + as_overrides(trial_parameters())
-    if args.resume:
-        run_dir = open_run_dir(args.resume)
-        saved = load_config(SearchConfig, base=read_config(run_dir))
-        cfg = load_config(SearchConfig, args.config, overrides, base=config_to_dict(saved))
-        conflicts = resume_conflicts(saved, cfg)
-        if conflicts:
-            raise UserError(f"a resumed search must keep its settings ({'; '.join(conflicts)}); start a new one with --out")
-    else:
-        cfg = load_config(SearchConfig, args.config, overrides)
+    cfg, run_dir = resolve_config(SearchConfig, args, flag_overrides(args, ("strategy", "op_set")), resume_conflicts)
     STRATEGIES.get(cfg.strategy)
     parse_op_set(cfg.op_set)
-    if not args.resume:
+    if run_dir is None:
         run_dir = create_run_dir(args.out, "search")
     return cfg, run_dir, bool(args.resume)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..search import search
+    from ._runs import cleanup_on_error
 
     cfg, run_dir, resume = prepare(args)
-    try:
+    with cleanup_on_error(run_dir, resume):
         result = search(cfg, run_dir, resume=resume, progress=not args.quiet)
-    except UserError:
-        if not resume and run_dir.is_dir() and not any(run_dir.iterdir()):
-            run_dir.rmdir()
-        raise
     if result is not None:
         acc = result["final_val_acc"]
         acc_text = f"arch-val acc {acc:.4f}, " if acc is not None else ""

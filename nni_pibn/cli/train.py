@@ -8,11 +8,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
-
-from ..errors import UserError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,51 +28,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _flag_overrides(args: argparse.Namespace) -> list[str]:
-    out = list(args.overrides)
-    for key in ("genotype", "layers", "devices", "precision"):
-        value = getattr(args, key)
-        if value is not None:
-            out.append(f"{key}={json.dumps(value) if isinstance(value, str) else value}")
-    return out
-
-
 def prepare(args: argparse.Namespace) -> tuple[Any, Path, bool]:
     """Resolves the config and the run folder; checks everything before writing anything."""
-    from ..config import config_to_dict, load_config
     from ..genotype import load_genotype
     from ..retrain.config import TrainConfig, resume_conflicts
-    from ..runs import create_run_dir, open_run_dir, read_config
-    from ..trial_params import as_overrides, trial_parameters
+    from ..runs import create_run_dir
+    from ._runs import flag_overrides, resolve_config
 
-    if args.resume and args.out:
-        raise UserError("pass either --out (a new run) or --resume (an existing one), not both")
-    overrides = _flag_overrides(args) + as_overrides(trial_parameters())
-    if args.resume:
-        run_dir = open_run_dir(args.resume)
-        saved = load_config(TrainConfig, base=read_config(run_dir))
-        cfg = load_config(TrainConfig, args.config, overrides, base=config_to_dict(saved))
-        conflicts = resume_conflicts(saved, cfg)
-        if conflicts:
-            raise UserError(f"a resumed run must keep its settings ({'; '.join(conflicts)}); start a new run with --out")
-    else:
-        cfg = load_config(TrainConfig, args.config, overrides)
+    overrides = flag_overrides(args, ("genotype", "layers", "devices", "precision"))
+    cfg, run_dir = resolve_config(TrainConfig, args, overrides, resume_conflicts)
     load_genotype(cfg.genotype)  # fail on a bad genotype before creating anything
-    if not args.resume:
+    if run_dir is None:
         run_dir = create_run_dir(args.out, "train")
     return cfg, run_dir, bool(args.resume)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..retrain import train
+    from ._runs import cleanup_on_error
 
     cfg, run_dir, resume = prepare(args)
-    try:
+    with cleanup_on_error(run_dir, resume):
         final = train(cfg, run_dir, resume=resume, progress=not args.quiet)
-    except UserError:
-        if not resume and run_dir.is_dir() and not any(run_dir.iterdir()):
-            run_dir.rmdir()  # leave no empty folder behind a run that never started
-        raise
     if final is not None:
         acc = final["test_acc"]
         print(f"{run_dir}: test_acc {acc:.4f} (best {final['best_test_acc']:.4f} at epoch {final['best_epoch']}), "
