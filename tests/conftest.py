@@ -6,6 +6,9 @@ import pytest
 import torch
 
 os.environ.setdefault("PYTHONWARNINGS", "ignore")
+# one thread everywhere, subprocesses and NNI trials included: the resume tests compare runs
+# bit for bit, and float reductions depend on the thread count
+os.environ["OMP_NUM_THREADS"] = "1"
 torch.set_num_threads(1)  # 2 spinning threads on a busy 2-core machine are 20-100x slower
 
 
