@@ -40,3 +40,16 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
 
 def atomic_write_yaml(path: str | Path, data: Any) -> None:
     atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))
+
+
+def atomic_write_metrics_csv(path: str | Path, columns: list[str], rows: list[dict[str, float]]) -> None:
+    """Per-epoch metric rows as CSV: ``epoch`` as an integer, other values with full precision."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (int(v) if k == "epoch" else repr(v)) for k, v in row.items()})
+    atomic_write_text(path, buf.getvalue())

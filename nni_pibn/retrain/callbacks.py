@@ -13,15 +13,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 
 from ..data.loaders import mix_seed, seed_all
-from ..io import atomic_write_text
+from ..io import atomic_write_metrics_csv
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "drop_path_prob"]
 
@@ -70,12 +68,7 @@ class MetricsCSV(pl.Callback):
             self.write()
 
     def write(self) -> None:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=METRIC_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in self.rows:
-            writer.writerow({k: (int(v) if k == "epoch" else repr(v)) for k, v in row.items()})
-        atomic_write_text(self.path, buf.getvalue())
+        atomic_write_metrics_csv(self.path, METRIC_COLUMNS, self.rows)
 
     def state_dict(self) -> dict[str, Any]:
         return {"rows": [dict(r) for r in self.rows]}

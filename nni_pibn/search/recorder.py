@@ -10,14 +10,12 @@ empty ``edges`` for strategies without per-edge logits).
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 
-from ..io import atomic_write_json, atomic_write_text
+from ..io import atomic_write_json, atomic_write_metrics_csv
 
 COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr"]
 
@@ -62,12 +60,7 @@ class SearchRecorder(pl.Callback):
             self.write()
 
     def write(self) -> None:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in self.rows:
-            writer.writerow({k: (int(v) if k == "epoch" else repr(v)) for k, v in row.items()})
-        atomic_write_text(self.run_dir / "metrics.csv", buf.getvalue())
+        atomic_write_metrics_csv(self.run_dir / "metrics.csv", COLUMNS, self.rows)
         atomic_write_json(self.run_dir / "alphas.json", {"epochs": self.alphas})
 
     def state_dict(self) -> dict[str, Any]:
