@@ -1,7 +1,12 @@
 """``nni-pibn gradcam``: GradCAM of retrained networks' last cell over the same images (Fig. 6).
 
     nni-pibn gradcam --run runs/pibn-10 --run runs/dartsv2-20 --dataset digits --indices 0 5 9
-    nni-pibn gradcam --run runs/pibn-10 --images cat.png ship.jpg
+    nni-pibn gradcam --run runs/pibn-10 --images cat.png ship.jpg --out figures
+
+Each run folder must hold ``final.json`` and ``best.pt`` (written when ``nni-pibn train``
+ends). All runs must share a dataset and image size: every network sees the same images,
+test images through the eval transform or image files resized to the networks' input size
+and normalised with the dataset's mean/std. Writes ``gradcam.png`` and ``gradcam.pdf``.
 """
 
 from __future__ import annotations
@@ -9,61 +14,55 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+DEFAULT_INDICES = [0, 1, 2, 3]
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gradcam", help="GradCAM heat maps of retrained networks (one row each) over images",
                        description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--run", dest="runs", action="append", required=True, metavar="RETRAIN_DIR",
                    help="a 'nni-pibn train' run folder (repeatable: one row per network)")
-    p.add_argument("--names", nargs="+", default=None, help="row labels (default: the run folder names)")
+    p.add_argument("--names", nargs="+", default=None, help="row labels, one per --run (default: the folder names)")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--dataset", help="take test images of this dataset (e.g. digits, cifar10)")
-    src.add_argument("--images", nargs="+", help="image files")
-    p.add_argument("--indices", type=int, nargs="+", default=[0, 1, 2, 3], help="test-set indices (with --dataset)")
-    p.add_argument("--data", default="data", help="data root for --dataset (cifar10, imagefolder...)")
-    p.add_argument("--out", default=None, help="output folder (default: first RUN/figures)")
+    src.add_argument("--dataset", help="take test images of this dataset: the one the runs were trained on")
+    src.add_argument("--images", nargs="+", metavar="FILE", help="image files (PNG, JPEG)")
+    p.add_argument("--indices", type=int, nargs="+", default=None,
+                   help=f"test-set indices, with --dataset (default: {' '.join(map(str, DEFAULT_INDICES))})")
+    p.add_argument("--data", default=None, help="data root (default: the first run's; cifar10, imagefolder)")
+    p.add_argument("--out", default=None, help="output folder (default: first RETRAIN_DIR/figures)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from ..data import build_datasets
-    from ..data.transforms import eval_transform
+    from ..data import build_datasets, eval_transform
     from ..errors import UserError
+    from ..plots._common import run_labels
     from ..plots.gradcam import plot_gradcam
-    from ..plots.loading import load_retrained
+    from ..plots.loading import (
+        class_names,
+        dataset_images,
+        load_retrained,
+        read_images,
+        same_input,
+    )
 
-    nets = [load_retrained(r) for r in args.runs]
-    names = args.names or [Path(r).resolve().name for r in args.runs]
-    if len(names) != len(nets):
-        raise UserError(f"--names gives {len(names)} labels for {len(nets)} runs")
-    first = nets[0][1]
-    dataset = args.dataset or first["dataset"]
-    data = build_datasets(dataset, args.data, augment=False)
-    info = data.info
-    labels = None
+    if args.images and args.indices is not None:
+        raise UserError("--indices picks test images of --dataset; drop it when passing --images")
+    runs = [load_retrained(r) for r in args.runs]
+    names = args.names or run_labels(args.runs)
+    if len(names) != len(runs):
+        raise UserError(f"--names gives {len(names)} labels for {len(runs)} runs")
+    dataset, size = same_input(runs)
+    if args.dataset is not None and args.dataset != dataset:
+        raise UserError(f"--dataset {args.dataset}: the runs were trained on {dataset}; pass --dataset {dataset}")
+    data = build_datasets(dataset, args.data or runs[0].data_root, augment=False, image_size=size)
     if args.images:
-        from PIL import Image, UnidentifiedImageError
-
-        tf = eval_transform(info)
-        tensors = []
-        for path in args.images:
-            try:
-                img = Image.open(path).convert("RGB").resize((info.image_size, info.image_size))
-            except (OSError, UnidentifiedImageError):
-                raise UserError(f"image {path!r} cannot be read; pass PNG or JPEG files") from None
-            tensors.append(tf(img))
-        images = torch.stack(tensors)
+        images, labels = read_images(args.images, size, eval_transform(data.info)), None
     else:
-        n = len(data.test)  # type: ignore[arg-type]
-        bad = [i for i in args.indices if not 0 <= i < n]
-        if bad:
-            raise UserError(f"--indices {bad[0]}: the {dataset} test set has images 0..{n - 1}")
-        pairs = [data.test[i] for i in args.indices]
-        images = torch.stack([x for x, _ in pairs])
-        labels = [int(y) for _, y in pairs]
+        images, labels = dataset_images(data.test, args.indices or DEFAULT_INDICES, dataset)
     out = Path(args.out) if args.out else Path(args.runs[0]) / "figures"
-    for p in plot_gradcam(list(zip(names, [n for n, _ in nets])), images, labels, out, mean=info.mean, std=info.std):
-        print(p)
+    paths = plot_gradcam(list(zip(names, [r.net for r in runs])), images, labels, out,
+                         mean=data.info.mean, std=data.info.std, class_names=class_names(data.test))
+    for path in paths:
+        print(path)
     return 0

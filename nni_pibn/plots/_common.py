@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,11 @@ def read_json_file(path: Path) -> Any:
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise UserError(f"{str(path)!r} is not a CSV file ({exc}); rerun the step that wrote it") from None
     if not rows:
         raise UserError(f"{str(path)!r} has no rows; the run has not finished an epoch yet")
     return rows
@@ -59,3 +63,13 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def run_labels(run_dirs: Sequence[str | Path]) -> list[str]:
+    """Short legend labels for run folders: the folder names, or ``parent/name`` when two
+    folders share a name (``runs/a/search`` and ``runs/b/search``)."""
+    paths = [Path(r).resolve() for r in run_dirs]
+    names = [p.name for p in paths]
+    if len(set(names)) == len(set(paths)):
+        return names
+    return [f"{p.parent.name}/{p.name}" for p in paths]

@@ -21,12 +21,18 @@ def load_alpha_history(run_dir: str | Path) -> tuple[list[int], dict[str, dict[s
     records = data.get("epochs") if isinstance(data, dict) else None
     if not records:
         raise UserError(f"{str(path)!r} holds no epochs; the search has not finished an epoch yet")
-    epochs = [int(r["epoch"]) for r in records]
     history: dict[str, dict[str, list[float]]] = {}
-    for r in records:
-        for edge, weights in r["edges"].items():
-            for op, w in weights.items():
-                history.setdefault(edge, {}).setdefault(op, []).append(float(w))
+    try:
+        epochs = [int(r["epoch"]) for r in records]
+        for r in records:
+            for edge, weights in r["edges"].items():
+                for op, w in weights.items():
+                    history.setdefault(edge, {}).setdefault(op, []).append(float(w))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UserError(f"{str(path)!r} is not an alpha history ({type(exc).__name__}: {exc}); "
+                        "rerun the search that wrote it") from None
+    if not history:
+        raise UserError(f"{str(path)!r} holds no edges; rerun the search that wrote it")
     return epochs, history
 
 
@@ -51,22 +57,31 @@ def plot_alphas(run_dir: str | Path, out_dir: str | Path, edge: str | int | None
         else:
             raise UserError(f"--edge {edge!r}: unknown edge; valid: 0..{len(labels) - 1} or e.g. {labels[0]}")
     plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     cols = min(4, len(labels))
     rows = math.ceil(len(labels) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
     ops = sorted({op for lab in labels for op in history[lab]})
-    colours = {op: plt.get_cmap("tab10")(k % 10) for k, op in enumerate(ops)}
+    cmap = plt.get_cmap("tab10" if len(ops) <= 10 else "tab20")
+    colours = {op: cmap(k % cmap.N) for k, op in enumerate(ops)}
     for ax, label in zip(axes.flat, labels):
-        for op, ws in history[label].items():
-            ax.plot(epochs[: len(ws)], ws, label=op, color=colours[op], lw=1.6)
+        for op in ops:
+            ws = history[label].get(op)
+            if ws:
+                ax.plot(epochs[: len(ws)], ws, label=op, color=colours[op], lw=1.6)
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("epoch")
         ax.set_ylabel("softmax weight")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(labels):]:
         ax.axis("off")
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=min(5, len(names)), fontsize=9, bbox_to_anchor=(0.5, -0.02))
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout()
+    handles = [plt.Line2D([], [], color=colours[op], lw=1.6) for op in ops]
+    if len(labels) == 1:  # one panel: legend to its right
+        axes[0, 0].legend(handles, ops, loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=9, frameon=False)
+    else:  # below the panels; bbox_inches="tight" keeps it in the saved figure
+        fig.legend(handles, ops, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(5, len(ops)), fontsize=9)
     name = "alphas" if edge is None else f"alphas_{labels[0].replace('/', '_')}"
     return save_figure(fig, Path(out_dir) / name)

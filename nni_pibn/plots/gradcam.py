@@ -7,8 +7,8 @@ and the network's prediction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -33,7 +33,8 @@ def gradcam_maps(model: nn.Module, images: torch.Tensor, layer: nn.Module | None
 
 def _to_display(img: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
     x = img.detach().cpu().float() * torch.tensor(std).view(-1, 1, 1) + torch.tensor(mean).view(-1, 1, 1)
-    return x.clamp(0, 1).permute(1, 2, 0).numpy()
+    x = x.clamp(0, 1).permute(1, 2, 0).numpy()  # (C, H, W) -> (H, W, C)
+    return x[..., 0] if x.shape[-1] == 1 else x
 
 
 def plot_gradcam(
@@ -45,27 +46,39 @@ def plot_gradcam(
     mean: Sequence[float],
     std: Sequence[float],
     class_names: Sequence[str] | None = None,
-    upsample: int = 4,
+    upsample: int | None = None,
 ) -> list[Path]:
-    """Writes ``gradcam.png``/``.pdf``: rows = networks, columns = images."""
+    """Writes ``gradcam.png``/``.pdf``: rows = networks, columns = images.
+
+    ``images`` are normalised (N, C, H, W) tensors; ``mean``/``std`` undo the normalisation
+    for display. Each tile is up-sampled ``upsample`` times (default: to about 128 pixels)
+    and titled with the true label (when ``labels`` are known) and the prediction, in red
+    when wrong. The heat map is that of the predicted class.
+    """
     plt = pyplot()
     n_rows, n_cols = len(networks), images.size(0)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.4 * n_cols, 2.6 * n_rows), squeeze=False)
-    name_of = (lambda c: class_names[c]) if class_names else str
-    big = nn.functional.interpolate(images, scale_factor=upsample, mode="bilinear", align_corners=False)
+    scale = upsample or max(1, round(128 / images.size(-1)))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.9 * n_cols + 0.4, 2.4 * n_rows), squeeze=False)
+
+    def name_of(c: int) -> str:
+        return str(class_names[c]) if class_names and 0 <= c < len(class_names) else str(c)
+
+    big = nn.functional.interpolate(images, scale_factor=scale, mode="bilinear", align_corners=False)
     for r, (net_name, model) in enumerate(networks):
-        maps = torch.from_numpy(gradcam_maps(model, images)).unsqueeze(1)
-        maps = nn.functional.interpolate(maps, scale_factor=upsample, mode="bilinear", align_corners=False)
+        maps = torch.from_numpy(gradcam_maps(model, images)).unsqueeze(1)  # (N, H, W) -> (N, 1, H, W)
+        maps = nn.functional.interpolate(maps, scale_factor=scale, mode="bilinear", align_corners=False)
         with torch.no_grad():
             preds = model.eval()(images).argmax(1).tolist()
         for c in range(n_cols):
             ax = axes[r, c]
-            ax.imshow(_to_display(big[c], mean, std))
+            ax.imshow(_to_display(big[c], mean, std), cmap="gray", vmin=0, vmax=1)
             ax.imshow(maps[c, 0].numpy(), cmap="jet", alpha=0.45, vmin=0, vmax=1)
-            title = f"pred {name_of(preds[c])}"
+            title = f"pred: {name_of(preds[c])}"
+            wrong = False
             if labels is not None:
-                title = f"true {name_of(labels[c])} / " + title
-            ax.set_title(title, fontsize=8)
+                title = f"true: {name_of(labels[c])}\n" + title
+                wrong = preds[c] != labels[c]
+            ax.set_title(title, fontsize=8, color="tab:red" if wrong else "black")
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:

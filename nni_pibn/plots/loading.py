@@ -1,7 +1,16 @@
-"""Rebuilding a retrained network from its run folder (``final.json`` + ``best.pt``)."""
+"""Rebuilding a retrained network from its run folder, and the images GradCAM looks at.
+
+A ``nni-pibn train`` run folder holds ``final.json`` (genotype, layers, channels,
+num_classes, dataset and the resolved config) and ``best.pt`` (the best NetworkCIFAR
+state_dict). Only those two files are read (and ``config.yaml`` when final.json lacks
+the config: image size and data root); the network's input channels and whether it
+has an auxiliary head are taken from the weights themselves, so they always agree.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +21,98 @@ from ..genotype import from_json
 from ..network import NetworkCIFAR
 from ._common import read_json_file, require_file
 
+WRITTEN_BY = "it is written by 'nni-pibn train' when training ends"
 
-def load_retrained(run_dir: str | Path) -> tuple[NetworkCIFAR, dict[str, Any]]:
-    """The best weights of a ``nni-pibn train`` run, in eval mode, and its ``final.json``."""
-    final = read_json_file(require_file(run_dir, "final.json", "it is written by 'nni-pibn train' when training ends"))
-    weights = require_file(run_dir, "best.pt", "it is written by 'nni-pibn train' when training ends")
-    cfg = final.get("config", {})
-    net = NetworkCIFAR(from_json(final["genotype"]), final["channels"], final["layers"], final["num_classes"],
-                       auxiliary=bool(cfg.get("auxiliary", True)))
+
+@dataclass
+class RetrainedRun:
+    """A retrained network in eval mode with the facts needed to feed it images."""
+
+    folder: Path
+    net: NetworkCIFAR
+    dataset: str
+    image_size: int
+    data_root: str
+    final: dict[str, Any]
+
+
+def load_retrained(run_dir: str | Path) -> RetrainedRun:
+    """The best weights of a ``nni-pibn train`` run, in eval mode."""
+    final_path = require_file(run_dir, "final.json", WRITTEN_BY)
+    final = read_json_file(final_path)
+    keys = ("genotype", "layers", "channels", "num_classes", "dataset")
+    missing = [k for k in keys if not isinstance(final, dict) or k not in final]
+    if missing:
+        raise UserError(f"{str(final_path)!r} lacks {', '.join(missing)}; rerun the training that wrote it")
+    weights = require_file(run_dir, "best.pt", WRITTEN_BY)
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
+        in_channels = int(state["stem.0.weight"].shape[1])  # stem conv weight: (C_out, C_in, 3, 3)
+        auxiliary = any(k.startswith("auxiliary_head.") for k in state)
+        net = NetworkCIFAR(from_json(final["genotype"]), int(final["channels"]), int(final["layers"]),
+                           int(final["num_classes"]), auxiliary, in_channels)
         net.load_state_dict(state)
-    except Exception as exc:  # noqa: BLE001 - any unreadable or mismatched file is the same user error
-        raise UserError(f"{str(weights)!r} cannot be loaded into the run's network ({type(exc).__name__}); "
-                        "rerun the training") from None
-    return net.eval(), final
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an unreadable or mismatched file is the same user error
+        raise UserError(f"{str(weights)!r} cannot be loaded into the network final.json describes "
+                        f"({type(exc).__name__}); rerun the training") from None
+    config = final.get("config") or _config_yaml(run_dir)
+    return RetrainedRun(Path(run_dir), net.eval(), str(final["dataset"]), int(config.get("image_size", 32)),
+                        str(config.get("data", "data")), final)
+
+
+def _config_yaml(run_dir: str | Path) -> dict[str, Any]:
+    """The run's ``config.yaml`` (for a final.json written without its config), else {}."""
+    from ..runs import CONFIG, read_config
+
+    return read_config(run_dir) if (Path(run_dir) / CONFIG).is_file() else {}
+
+
+def same_input(runs: Sequence[RetrainedRun]) -> tuple[str, int]:
+    """The dataset and image size every run was trained on; a UserError when they differ,
+    since one figure feeds all networks the same images."""
+    seen = {(r.dataset, r.image_size) for r in runs}
+    if len(seen) > 1:
+        listed = ", ".join(f"{r.folder.name}: {r.dataset} {r.image_size}px" for r in runs)
+        raise UserError(f"the runs were trained on different inputs ({listed}); "
+                        "run gradcam once per dataset and image size")
+    return seen.pop()
+
+
+def class_names(dataset: Any) -> list[str] | None:
+    """Class names when the dataset has them (torchvision CIFAR, ImageFolder, a Subset of one)."""
+    while dataset is not None:
+        names = getattr(dataset, "classes", None)
+        if names:
+            return [str(n) for n in names]
+        dataset = getattr(dataset, "dataset", None)
+    return None
+
+
+def read_images(paths: Sequence[str], size: int, transform: Any) -> torch.Tensor:
+    """(N, 3, size, size): image files converted to RGB, resized (aspect ratio not kept) and
+    passed through ``transform`` (the run's eval transform: to tensor and normalise)."""
+    from PIL import Image, UnidentifiedImageError
+
+    tensors = []
+    for path in paths:
+        if not Path(path).is_file():
+            raise UserError(f"image {path!r} does not exist")
+        try:
+            with Image.open(path) as img:
+                rgb = img.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
+        except (OSError, UnidentifiedImageError):
+            raise UserError(f"image {path!r} cannot be read; pass PNG or JPEG files") from None
+        tensors.append(transform(rgb))
+    return torch.stack(tensors)
+
+
+def dataset_images(test: Any, indices: Sequence[int], dataset: str) -> tuple[torch.Tensor, list[int]]:
+    """Images and labels of a test split at ``indices``; an index out of range is a UserError."""
+    n = len(test)
+    bad = [i for i in indices if not 0 <= i < n]
+    if bad:
+        raise UserError(f"--indices {bad[0]}: the {dataset} test set has images 0..{n - 1}")
+    pairs = [test[i] for i in indices]
+    return torch.stack([x for x, _ in pairs]), [int(y) for _, y in pairs]
