@@ -1,6 +1,11 @@
 """``nni-pibn experiment``: ``nnictl create`` an experiment config and follow it to the end.
 
     nni-pibn experiment experiments/quick.yml --port 8080
+
+While it waits it prints a line per change of the trial counts and one per new result,
+e.g. ``trial Ab12c: search epoch 2/3, search_val_acc 0.8125``. A manager that stops during
+start-up (``trialGpuNumber`` without a GPU driver, say) is a one-line error: the first
+ERROR line of its ``nnimanager.log``, exit status 2.
 """
 
 from __future__ import annotations
@@ -20,13 +25,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import nnictl
+    from ..errors import UserError
 
     exp_id = nnictl.create(args.config, args.port)
     url = f"http://127.0.0.1:{args.port}"
     print(f"experiment {exp_id} started; web UI: {url}", flush=True)
+
+    def echo(line: str) -> None:
+        print(line, flush=True)
+
     try:
-        status = nnictl.wait(args.port, args.timeout, on_change=lambda line: print(line, flush=True))
+        status = nnictl.wait(args.port, args.timeout, on_change=echo, exp_id=exp_id, on_result=echo)
         jobs = nnictl.rest(args.port, "trial-jobs")
+    except UserError:
+        if nnictl.manager_running(exp_id):
+            nnictl.stop(exp_id, args.port)
+        raise
     except KeyboardInterrupt:
         nnictl.stop(exp_id, args.port)
         raise
