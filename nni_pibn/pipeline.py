@@ -15,9 +15,8 @@ from typing import Any
 
 from .config import config_to_dict
 from .errors import UserError
-from .retrain.checkpoint import last_checkpoint
 from .retrain.config import TrainConfig
-from .runs import is_secondary_rank, write_config
+from .runs import is_secondary_rank, last_checkpoint, write_config
 from .search.config import SearchConfig
 
 SEARCH, TRAIN = "search", "train"

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
-from pytorch_lightning.loggers import TensorBoardLogger
 
 from ..complexity import count_macs, count_params
 from ..config import config_to_dict
@@ -26,15 +25,16 @@ from ..errors import UserError
 from ..genotype import load_genotype, write_json
 from ..io import atomic_write_json
 from ..nni_report import NNIReport
-from ..runs import is_secondary_rank, write_config
-from .callbacks import EpochSeed, MetricsCSV
-from .checkpoint import (
+from ..runs import (
     CHECKPOINT_DIR,
-    LAST,
-    AtomicCheckpointIO,
+    EpochRecorder,
+    EpochSeed,
     check_identity,
+    is_secondary_rank,
     last_checkpoint,
     save_net_weights,
+    trainer_defaults,
+    write_config,
 )
 from .config import TrainConfig
 from .datamodule import RetrainData
@@ -55,31 +55,29 @@ def build_module(cfg: TrainConfig, info: DatasetInfo) -> RetrainModule:
     )
 
 
-def checkpoint_callbacks(run_dir: Path) -> tuple[ModelCheckpoint, ModelCheckpoint]:
-    """``last.ckpt`` after every epoch and ``best.ckpt`` at the best test accuracy. Two callbacks:
-    Lightning's ``save_last`` only writes when a monitored checkpoint was written too."""
-    folder = run_dir / CHECKPOINT_DIR
-    last = ModelCheckpoint(dirpath=folder, filename=LAST.removesuffix(".ckpt"), save_top_k=1,
-                           enable_version_counter=False, save_on_train_epoch_end=True)
-    best = ModelCheckpoint(dirpath=folder, filename="best", monitor="test_acc", mode="max", save_top_k=1,
-                           enable_version_counter=False, save_on_train_epoch_end=True)
-    return last, best
+#: the metrics.csv columns of a retraining (besides epoch and lr, and drop_path_prob last).
+METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+
+
+def best_checkpoint_callback(run_dir: Path) -> ModelCheckpoint:
+    """``best.ckpt`` at the best test accuracy. A callback of its own beside the shared
+    last-checkpoint one: Lightning's ``save_last`` only writes when a monitored checkpoint
+    was written too."""
+    return ModelCheckpoint(dirpath=run_dir / CHECKPOINT_DIR, filename="best", monitor="test_acc", mode="max",
+                           save_top_k=1, enable_version_counter=False, save_on_train_epoch_end=True)
 
 
 def build_trainer(cfg: TrainConfig, run_dir: Path, callbacks: Sequence[pl.Callback], progress: bool,
                   steps_per_epoch: int = 50) -> pl.Trainer:
+    kwargs = trainer_defaults(run_dir, epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices,
+                              progress=progress, callbacks=[*callbacks, best_checkpoint_callback(run_dir)])
+    kwargs.update(
+        precision=cfg.precision, gradient_clip_val=cfg.grad_clip or None, gradient_clip_algorithm="norm",
+        benchmark=True,  # cuDNN autotuning: inputs are always batch x 3 x S x S (no effect on CPU)
+        enable_model_summary=progress, log_every_n_steps=max(1, min(50, steps_per_epoch)),
+    )
     try:
-        return pl.Trainer(
-            max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices,
-            strategy="ddp" if cfg.devices > 1 else "auto", precision=cfg.precision,
-            gradient_clip_val=cfg.grad_clip or None, gradient_clip_algorithm="norm",
-            callbacks=[*callbacks, *checkpoint_callbacks(run_dir)], plugins=[AtomicCheckpointIO()],
-            logger=TensorBoardLogger(save_dir=str(run_dir), name="tb", version="", default_hp_metric=False),
-            default_root_dir=str(run_dir), num_sanity_val_steps=0, use_distributed_sampler=False,
-            benchmark=True,  # cuDNN autotuning: inputs are always batch x 3 x S x S (no effect on CPU)
-            enable_progress_bar=progress, enable_model_summary=progress,
-            log_every_n_steps=max(1, min(50, steps_per_epoch)),
-        )
+        return pl.Trainer(**kwargs)
     except (ValueError, RuntimeError) as exc:  # e.g. a precision the device lacks, more devices than exist
         raise UserError(f"cannot set up training ({cfg.accelerator}, devices={cfg.devices}, precision={cfg.precision}): "
                         f"{str(exc).splitlines()[0]}") from None
@@ -104,8 +102,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progre
         write_config(run_dir, config_to_dict(cfg))
         write_json(module.genotype, run_dir / "genotype.json")
     nni_cb = NNIReport(metric="test_acc", stage="train")
-    own = [EpochSeed(cfg.seed), MetricsCSV(run_dir / "metrics.csv"), nni_cb,
-           LearningRateMonitor(logging_interval="epoch")]
+    recorder = EpochRecorder(run_dir, METRICS, extras={"drop_path_prob": _drop_path_prob})
+    own = [EpochSeed(cfg.seed), recorder, nni_cb, LearningRateMonitor(logging_interval="epoch")]
     steps = len(data.train) // (cfg.batch_size * cfg.devices)  # type: ignore[arg-type]
     trainer = build_trainer(cfg, run_dir, [*own, *callbacks], progress, steps)
     on_gpu = trainer.accelerator.__class__.__name__ == "CUDAAccelerator"
@@ -115,13 +113,18 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progre
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
     if not trainer.is_global_zero:
         return None
-    return finish(cfg, run_dir, module, trainer, time.time() - start)
+    return finish(cfg, run_dir, module, trainer, recorder.rows, time.time() - start)
+
+
+def _drop_path_prob(module: pl.LightningModule) -> float:
+    """The drop-path probability the epoch trained with (the module sets it at epoch start)."""
+    return float(getattr(module.net, "drop_path_prob", 0.0))
 
 
 def finish(cfg: TrainConfig, run_dir: Path, module: RetrainModule, trainer: pl.Trainer,
-           seconds: float) -> dict[str, Any]:
-    """Writes ``best.pt``, ``model.onnx`` and ``final.json`` after ``fit``."""
-    metrics = next(cb for cb in trainer.callbacks if isinstance(cb, MetricsCSV)).rows
+           metrics: list[dict[str, float]], seconds: float) -> dict[str, Any]:
+    """Writes ``best.pt``, ``model.onnx`` and ``final.json`` after ``fit`` (``metrics``: the
+    recorder's per-epoch rows)."""
     best_path = next((cb.best_model_path for cb in trainer.checkpoint_callbacks
                       if isinstance(cb, ModelCheckpoint) and cb.monitor == "test_acc"), "")
     if best_path:

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pytorch_lightning as pl
-from pytorch_lightning.callbacks import ModelCheckpoint
-from pytorch_lightning.loggers import TensorBoardLogger
 
 from ..config import config_to_dict
 from ..data import build_datasets, search_split, seed_all, seeded_loader
@@ -21,17 +19,20 @@ from ..errors import UserError
 from ..genotype import from_nni, write_json
 from ..nni_report import NNIReport
 from ..ops.sets import OP_SETS, parse_op_set
-from ..retrain.callbacks import EpochSeed
-from ..retrain.checkpoint import (
-    CHECKPOINT_DIR,
-    LAST,
-    AtomicCheckpointIO,
+from ..runs import (
+    EpochRecorder,
+    EpochSeed,
+    is_secondary_rank,
+    last_checkpoint,
     read_checkpoint,
+    trainer_defaults,
+    write_config,
 )
-from ..runs import is_secondary_rank, write_config
 from ..space import PIBSpace
 from .config import SearchConfig
-from .recorder import SearchRecorder
+
+#: the metrics.csv columns of a search (besides epoch and lr): weight half, then arch-val half.
+METRICS = ("train_loss", "train_acc", "val_loss", "val_acc")
 
 
 def build_loaders(cfg: SearchConfig) -> tuple[Any, Any, int, int]:
@@ -47,15 +48,9 @@ def build_loaders(cfg: SearchConfig) -> tuple[Any, Any, int, int]:
 
 
 def trainer_kwargs(cfg: SearchConfig, run_dir: Path, progress: bool) -> dict[str, Any]:
-    last = ModelCheckpoint(dirpath=run_dir / CHECKPOINT_DIR, filename=LAST.removesuffix(".ckpt"), save_top_k=1,
-                           enable_version_counter=False, save_on_train_epoch_end=True)
-    kwargs: dict[str, Any] = dict(
-        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices,
-        strategy="ddp" if cfg.devices > 1 else "auto", callbacks=[last], plugins=[AtomicCheckpointIO()],
-        logger=TensorBoardLogger(save_dir=str(run_dir), name="tb", version="", default_hp_metric=False),
-        default_root_dir=str(run_dir), num_sanity_val_steps=0, use_distributed_sampler=False,
-        enable_progress_bar=progress, enable_model_summary=False, log_every_n_steps=10,
-    )
+    kwargs = trainer_defaults(run_dir, epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices,
+                              progress=progress)
+    kwargs.update(enable_model_summary=False, log_every_n_steps=10)
     if cfg.limit_batches:
         kwargs.update(limit_train_batches=cfg.limit_batches, limit_val_batches=cfg.limit_batches)
     return kwargs
@@ -69,7 +64,7 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
     Everything the user can get wrong (strategy, op set, data) is checked before anything
     is written. ``report_final`` sends the final arch-val accuracy to NNI as the trial's
     result (a pipeline turns it off: its final result is the retrained accuracy)."""
-    from ..strategies import STRATEGIES, build_search_evaluator, run_search
+    from ..strategies import STRATEGIES, build_search_evaluator, edge_weights_of, run_search
     from ..strategies.validation import with_arch_validation
 
     run_dir = Path(run_dir)
@@ -77,7 +72,7 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
     factory = STRATEGIES.get(cfg.strategy)
     ckpt_path = None
     if resume:
-        ckpt_path = run_dir / CHECKPOINT_DIR / LAST
+        ckpt_path = last_checkpoint(run_dir)
         read_checkpoint(ckpt_path, ("state_dict", "callbacks"), "search")  # missing or corrupt: one-line error
     train_loader, val_loader, num_classes, in_channels = build_loaders(cfg)
     seed_all(cfg.seed)
@@ -86,7 +81,7 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
                      num_classes=num_classes, in_channels=in_channels)
     if not is_secondary_rank():
         write_config(run_dir, config_to_dict(cfg))
-    recorder = SearchRecorder(run_dir)
+    recorder = EpochRecorder(run_dir, METRICS, alphas=edge_weights_of)
     nni_cb = NNIReport(metric="val_acc", stage="search", final="last")
     if not report_final:
         nni_cb.on_fit_end = lambda *a, **k: None  # type: ignore[method-assign]

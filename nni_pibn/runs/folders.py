@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from .errors import UserError
-from .io import atomic_write_yaml
+from ..errors import UserError
+from ..io import atomic_write_yaml
 
 CONFIG = "config.yaml"
 RUN_DIR_ENV = "NNI_PIBN_RUN_DIR"

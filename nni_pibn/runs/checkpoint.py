@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from ..errors import UserError
@@ -35,7 +36,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 def last_checkpoint(run_dir: str | Path) -> Path:
+    """``run_dir/checkpoints/last.ckpt``: what ``--resume`` continues from."""
     return Path(run_dir) / CHECKPOINT_DIR / LAST
+
+
+def last_checkpoint_callback(run_dir: str | Path) -> ModelCheckpoint:
+    """Writes :func:`last_checkpoint` at the end of every training epoch (one file, replaced)."""
+    return ModelCheckpoint(dirpath=Path(run_dir) / CHECKPOINT_DIR, filename=LAST.removesuffix(".ckpt"),
+                           save_top_k=1, enable_version_counter=False, save_on_train_epoch_end=True)
 
 
 def read_checkpoint(path: str | Path, required: tuple[str, ...] = ("state_dict", "hyper_parameters"),
