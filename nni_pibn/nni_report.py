@@ -9,8 +9,14 @@ What NNI receives, e.g. for the search stage of a pipeline::
     {"default": 0.81, "search_val_acc": 0.81, "stage": "search", "epoch": 2, "epochs": 3}
 
 ``default`` is the number NNI ranks trials by; the stage key (``<stage>_<metric>``:
-``search_val_acc``, ``train_test_acc``) is present only in that stage's results, so the web
-UI's metric dropdown draws each stage as its own curve. ``epoch`` counts from 0.
+``search_val_acc``, ``train_test_acc``) holds the value in that stage's results, so the web
+UI's metric dropdown draws each stage as its own curve. ``epoch`` counts from 0. NNI's web
+UI offers only the numeric keys of a trial's *first* intermediate result, so a run of
+several stages declares them with :func:`planned_stages` (the pipeline does): each
+intermediate result then carries every planned stage's key, NaN where that stage has not
+run (the web UI reads NaN and leaves those points out of the curve)::
+
+    {"default": 0.81, "search_val_acc": 0.81, "train_test_acc": NaN, "stage": "search", ...}
 
 Without a progress bar (``--quiet``, as every experiment's trials run) or inside a trial,
 the callback also prints one line when fit starts (the device it runs on) and one per
@@ -27,7 +33,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import pytorch_lightning as pl
@@ -48,9 +55,28 @@ def ensure_trial_parameters() -> Any:
     return params if params is not None else nni.get_next_parameter()
 
 
+#: the metric each stage of this project reports to NNI.
+STAGE_METRICS = {"search": "val_acc", "train": "test_acc"}
+_planned: tuple[str, ...] = ()
+
+
 def stage_key(stage: str, metric: str) -> str:
     """The per-stage metric name NNI receives: ``search_val_acc``, ``train_test_acc``."""
     return f"{stage}_{metric}"
+
+
+@contextmanager
+def planned_stages(*stages: str) -> Iterator[None]:
+    """Within the block, intermediate results name every stage listed (NaN until it runs)."""
+    global _planned
+    unknown = [s for s in stages if s not in STAGE_METRICS]
+    if unknown:
+        raise ValueError(f"unknown stage {unknown[0]!r}; stages: {', '.join(STAGE_METRICS)}")
+    before, _planned = _planned, tuple(stages)
+    try:
+        yield
+    finally:
+        _planned = before
 
 
 def device_name(trainer: pl.Trainer) -> str:
@@ -106,10 +132,11 @@ class NNIReport(pl.Callback):
             self._reporter = nni  # type: ignore[assignment]
         return self._reporter  # type: ignore[return-value]
 
-    def _payload(self, epoch: int, value: float) -> Any:
+    def _payload(self, epoch: int, value: float, final: bool = False) -> Any:
         if not self.as_dict:
             return value
-        return {"default": value, stage_key(self.stage, self.metric): value, "stage": self.stage,
+        others = {} if final else {stage_key(s, STAGE_METRICS[s]): math.nan for s in _planned}
+        return {"default": value, **others, stage_key(self.stage, self.metric): value, "stage": self.stage,
                 "epoch": epoch, "epochs": self._epochs}
 
     def _print_lines(self, trainer: pl.Trainer) -> bool:
@@ -149,7 +176,7 @@ class NNIReport(pl.Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         result = self.last if self.final == "last" else self.best
         if self.enabled and trainer.is_global_zero and result is not None:
-            self.reporter.report_final_result(self._payload(*result))
+            self.reporter.report_final_result(self._payload(*result, final=True))
 
     def state_dict(self) -> dict[str, Any]:
         return {"last": self.last, "best": self.best}

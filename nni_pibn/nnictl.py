@@ -12,6 +12,7 @@ Used by ``nni-pibn experiment`` (the README's main job) and the tests.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -203,7 +204,8 @@ def result_line(metric: dict[str, Any]) -> str:
     if not isinstance(value, dict):
         return f"{trial}: {'final result' if final else 'result'} {value}"
     stage, epoch, epochs = value.get("stage"), value.get("epoch"), value.get("epochs")
-    named = [(k, v) for k, v in value.items() if isinstance(v, (int, float)) and k not in ("default", "epoch", "epochs")]
+    named = [(k, v) for k, v in value.items()
+             if isinstance(v, (int, float)) and not math.isnan(v) and k not in ("default", "epoch", "epochs")]
     number = ", ".join(f"{k} {v:.4f}" for k, v in named) or f"default {value.get('default')}"
     where = f"{stage} " if stage else ""
     if isinstance(epoch, int):

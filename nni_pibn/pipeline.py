@@ -15,6 +15,7 @@ from typing import Any
 
 from .config import config_to_dict
 from .errors import UserError
+from .nni_report import planned_stages
 from .retrain.config import TrainConfig
 from .runs import is_secondary_rank, last_checkpoint, write_config
 from .search.config import SearchConfig
@@ -54,14 +55,15 @@ def run_pipeline(cfg: PipelineConfig, run_dir: str | Path, *, resume: bool = Fal
     searched, trained = stage_state(run_dir) if resume else (False, False)
     if not is_secondary_rank():
         write_config(run_dir, config_to_dict(cfg))
-    if not searched:
-        search_dir.mkdir(parents=True, exist_ok=True)
-        resume_search = resume and last_checkpoint(search_dir).is_file()
-        search(cfg.search, search_dir, resume=resume_search, progress=progress, report_final=False)
-    if not (search_dir / "genotype.json").is_file():
-        if is_secondary_rank():
-            return None
-        raise UserError(f"the search wrote no {str(search_dir / 'genotype.json')!r}; see its log")
-    train_cfg = TrainConfig(**{**config_to_dict(cfg.train), "genotype": str(search_dir.resolve())})
-    train_dir.mkdir(parents=True, exist_ok=True)
-    return train(train_cfg, train_dir, resume=trained, progress=progress)
+    with planned_stages(SEARCH, TRAIN):  # NNI's web UI then offers both stages' metric keys
+        if not searched:
+            search_dir.mkdir(parents=True, exist_ok=True)
+            resume_search = resume and last_checkpoint(search_dir).is_file()
+            search(cfg.search, search_dir, resume=resume_search, progress=progress, report_final=False)
+        if not (search_dir / "genotype.json").is_file():
+            if is_secondary_rank():
+                return None
+            raise UserError(f"the search wrote no {str(search_dir / 'genotype.json')!r}; see its log")
+        train_cfg = TrainConfig(**{**config_to_dict(cfg.train), "genotype": str(search_dir.resolve())})
+        train_dir.mkdir(parents=True, exist_ok=True)
+        return train(train_cfg, train_dir, resume=trained, progress=progress)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -11,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from nni_pibn.nni_report import NNIReport
+from nni_pibn.nni_report import NNIReport, planned_stages
 
 
 class _Recorder:
@@ -87,3 +88,22 @@ def test_progress_bar_run_outside_a_trial_prints_no_lines() -> None:
     lines: list[str] = []
     _fit(NNIReport(metric="val_acc", enabled=False, echo=lines.append), progress_bar=True)
     assert lines == []
+
+
+def test_planned_stages_put_every_stage_key_in_every_intermediate_result() -> None:
+    rec = _Recorder()
+    with planned_stages("search", "train"):
+        _fit(NNIReport(metric="val_acc", stage="search", enabled=True, reporter=rec, echo=lambda _: None))
+    periodical = [p for kind, p in rec.sent if kind == "PERIODICAL"]
+    # the key order of the first result is the web UI's dropdown order
+    assert [list(p)[:3] for p in periodical] == [["default", "search_val_acc", "train_test_acc"]] * 3
+    assert [p["search_val_acc"] for p in periodical] == pytest.approx([0.5, 0.25, 0.75])
+    assert all(math.isnan(p["train_test_acc"]) for p in periodical)  # not run yet
+    final = rec.sent[-1][1]
+    assert "train_test_acc" not in final and final["search_val_acc"] == pytest.approx(0.75)  # no NaN in finals
+
+    rec = _Recorder()
+    _fit(NNIReport(metric="val_acc", stage="search", enabled=True, reporter=rec, echo=lambda _: None))
+    assert all("train_test_acc" not in p for _, p in rec.sent)  # outside the block: its own key only
+    with pytest.raises(ValueError, match="unknown stage 'tune'"), planned_stages("search", "tune"):
+        pass

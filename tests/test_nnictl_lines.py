@@ -65,7 +65,9 @@ def _metric(value: object, kind: str = "PERIODICAL") -> dict:
 
 
 def test_result_lines_name_trial_stage_epoch_and_metric() -> None:
-    search = {"default": 0.8125, "search_val_acc": 0.8125, "stage": "search", "epoch": 1, "epochs": 3}
+    search = {"default": 0.8125, "search_val_acc": 0.8125, "train_test_acc": float("nan"), "stage": "search",
+              "epoch": 1, "epochs": 3}
+    # the stage that has not run yet (NaN) is left out
     assert nnictl.result_line(_metric(search)) == "trial Ab12c: search epoch 2/3, search_val_acc 0.8125"
     final = {"default": 0.96, "train_test_acc": 0.96, "stage": "train", "epoch": 9, "epochs": 10}
     assert nnictl.result_line(_metric(final, "FINAL")) == \
