@@ -15,9 +15,10 @@ Representations:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .errors import UserError
 from .ops import OPS
@@ -33,8 +34,16 @@ class Genotype:
     normal_concat: list[int]
     reduce: list[Edge]
     reduce_concat: list[int]
-    #: op-set spec the op names refer to (``None``: the global op registry).
-    op_set: str | None = field(default=None, compare=False)
+    #: op-set spec the op names refer to (``None``: the global op registry). It decides how
+    #: the ops are built, so it counts in equality; stored in its canonical spelling
+    #: (``pibn:f=2`` is ``pibn``).
+    op_set: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.op_set is not None:
+            from .ops.sets import canonical_op_set
+
+            object.__setattr__(self, "op_set", canonical_op_set(self.op_set))
 
     @property
     def nodes(self) -> int:
@@ -94,7 +103,7 @@ def validate(g: Genotype, valid_ops: Iterable[str] | None = None) -> Genotype:
             if not (isinstance(edge, (list, tuple)) and len(edge) == 2):
                 raise UserError(f"genotype {cell} cell, node {node}: edge {edge!r} is not [op, input]")
             op, j = edge
-            if op not in ops:
+            if not isinstance(op, str) or op not in ops:
                 raise UserError(
                     f"genotype {cell} cell, node {node}: unknown op {op!r}; "
                     f"valid ops: {', '.join(sorted(ops))}"
@@ -128,6 +137,15 @@ def _edges(raw: Any, cell: str) -> list[Edge]:
     return out
 
 
+def _concat(raw: Any, cell: str, edges: int) -> list[int]:
+    """A cell's concat list; absent means every intermediate node (DARTS' choice)."""
+    if raw is None:
+        return list(range(2, edges // EDGES_PER_NODE + 2))
+    if not isinstance(raw, list):
+        raise UserError(f"genotype {cell}_concat must be a list of node numbers such as [2, 3, 4, 5], got {raw!r}")
+    return list(raw)
+
+
 def from_json(data: Mapping[str, Any]) -> Genotype:
     """Builds and validates a Genotype from parsed JSON (plain or under ``"genotype"``)."""
     if not isinstance(data, Mapping):
@@ -138,15 +156,18 @@ def from_json(data: Mapping[str, Any]) -> Genotype:
         if not isinstance(data, Mapping):
             raise UserError("genotype JSON: the 'genotype' key must hold an object")
         op_set = data.get("op_set", op_set)
+    if op_set is not None and not isinstance(op_set, str):
+        raise UserError(f"genotype JSON: op_set must be a name such as 'pibn' or 'pibn:f=3', got {op_set!r}")
     missing = [k for k in ("normal", "reduce") if k not in data]
     if missing:
-        raise UserError(f"genotype JSON lacks {' and '.join(missing)}; expected keys normal, normal_concat, reduce, reduce_concat")
+        raise UserError(f"genotype JSON lacks {' and '.join(missing)}; expected keys normal, normal_concat, "
+                        "reduce, reduce_concat")
     normal, reduce = _edges(data["normal"], "normal"), _edges(data["reduce"], "reduce")
     g = Genotype(
         normal=normal,
-        normal_concat=list(data.get("normal_concat", range(2, len(normal) // 2 + 2))),
+        normal_concat=_concat(data.get("normal_concat"), "normal", len(normal)),
         reduce=reduce,
-        reduce_concat=list(data.get("reduce_concat", range(2, len(reduce) // 2 + 2))),
+        reduce_concat=_concat(data.get("reduce_concat"), "reduce", len(reduce)),
         op_set=op_set,
     )
     return validate(g, _valid_ops(op_set))
@@ -155,9 +176,9 @@ def from_json(data: Mapping[str, Any]) -> Genotype:
 def _valid_ops(op_set: str | None) -> list[str] | None:
     if op_set is None:
         return None
-    from .ops.sets import OP_SET_NAMES, parse_op_set
+    from .ops.sets import op_names
 
-    return OP_SET_NAMES.get(parse_op_set(op_set).name)
+    return op_names(op_set)
 
 
 def from_nni(sample: Mapping[str, Any], op_set: str | None = None) -> Genotype:
@@ -199,7 +220,8 @@ def write_json(g: Genotype, path: str | Path, extra: Mapping[str, Any] | None = 
 def read_json(path: str | Path) -> Genotype:
     p = Path(path)
     if not p.is_file():
-        raise UserError(f"genotype file {str(p)!r} does not exist; pass a built-in name ({', '.join(GENOTYPES)}) or a JSON file")
+        raise UserError(f"genotype file {str(p)!r} does not exist; pass a built-in name ({', '.join(GENOTYPES)}) "
+                        "or a JSON file")
     try:
         data = json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -240,13 +262,17 @@ GENOTYPES: dict[str, Genotype] = {"darts_v2": DARTS_V2, "pibn": PIBN}
 
 
 def load_genotype(name_or_path: str | Path) -> Genotype:
-    """A built-in name, a genotype JSON file, or a run folder holding ``genotype.json``."""
+    """A built-in name, a genotype JSON file, or a run folder: a search or retrain run, a
+    pipeline folder or an NNI trial folder (its search's ``genotype.json``, see
+    :func:`nni_pibn.runs.find_stage`)."""
     key = str(name_or_path)
     if key in GENOTYPES:
         return GENOTYPES[key]
     p = Path(key)
     if p.is_dir():
-        p = p / "genotype.json"
+        from .runs.lookup import find_stage
+
+        p = find_stage(p, ("search", "train"), "genotype.json") / "genotype.json"
     elif not p.exists() and not key.endswith(".json") and "/" not in key:
         raise UserError(
             f"unknown genotype {key!r}; valid names: {', '.join(GENOTYPES)} (or a genotype JSON file)"

@@ -1,7 +1,8 @@
 """The fixed evaluation network of a genotype: DARTS' NetworkCIFAR as a plain nn.Module.
 
-Cells at ``layers // 3`` and ``2 * layers // 3`` reduce; the auxiliary head sits after
-cell ``2 * layers // 3``; drop path applies to every non-identity op while training.
+The skeleton (stem, cell widths, reductions, preprocessing) is :mod:`nni_pibn.skeleton`,
+shared with the search space; the auxiliary head sits after cell ``2 * layers // 3``;
+drop path applies to every non-identity op while training.
 ``forward`` returns the logits, or ``(logits, aux_logits)`` in training mode when the
 auxiliary head is on, so eval-mode export (ONNX, thop, GradCAM) sees a single tensor.
 """
@@ -12,9 +13,17 @@ import torch
 from torch import nn
 
 from .genotype import Genotype
-from .ops import OPS, FactorizedReduce, ReLUConvBN
-from .ops.sets import op_factories
-from .space import reduction_indices
+from .ops import OpFactory, OpParams, bind
+from .ops.sets import parse_op_set
+from .skeleton import (
+    STEM_MULTIPLIER,
+    CellPlan,
+    auxiliary_index,
+    edge_stride,
+    make_stem,
+    plan_cells,
+    preprocessors,
+)
 
 
 def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
@@ -27,26 +36,18 @@ def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
 
 
 class FixedCell(nn.Module):
-    def __init__(
-        self,
-        genotype: Genotype,
-        C_pp: int,
-        C_p: int,
-        C: int,
-        reduction: bool,
-        prev_reduction: bool,
-        factories: dict,
-    ) -> None:
+    """One cell of a genotype: two preprocessed inputs, two ops per node, concatenated nodes."""
+
+    def __init__(self, genotype: Genotype, plan: CellPlan, factories: dict[str, OpFactory]) -> None:
         super().__init__()
-        self.reduction = reduction
-        self.preprocess0 = FactorizedReduce(C_pp, C) if prev_reduction else ReLUConvBN(C_pp, C, 1, 1, 0)
-        self.preprocess1 = ReLUConvBN(C_p, C, 1, 1, 0)
-        cell = "reduce" if reduction else "normal"
+        self.reduction = plan.reduction
+        self.preprocess0, self.preprocess1 = preprocessors(plan)
+        cell = "reduce" if plan.reduction else "normal"
         edges = genotype.cell(cell)
         self.concat = list(genotype.concat(cell))
         self.indices = [j for _, j in edges]
         self.ops = nn.ModuleList(
-            factories[op](C, 2 if reduction and j < 2 else 1, True) for op, j in edges
+            factories[op](plan.C, edge_stride(plan.reduction, j), True) for op, j in edges
         )
         self.multiplier = len(self.concat)
         self.drop_prob = 0.0
@@ -86,13 +87,12 @@ class AuxiliaryHeadCIFAR(nn.Module):
         return self.classifier(self.features(x).flatten(1))
 
 
-def resolve_factories(genotype: Genotype, op_set: str | None = None) -> dict:
-    """Op factories for a genotype: its op set's (e.g. ``pibn:f=3``), else the global registry."""
+def resolve_factories(genotype: Genotype, op_set: str | None = None) -> dict[str, OpFactory]:
+    """Factories of the genotype's ops, built with the :class:`~nni_pibn.ops.OpParams` of
+    ``op_set`` (default: the genotype's own op set, e.g. ``pibn:f=3``; none: the defaults)."""
     spec = op_set or genotype.op_set
-    factories = {name: OPS.get(name) for name in OPS.names()}
-    if spec is not None:
-        factories.update(op_factories(spec, include_none=True))
-    return factories
+    params = parse_op_set(spec).op_params if spec is not None else OpParams()
+    return {name: bind(name, params) for name in sorted(genotype.ops())}
 
 
 class NetworkCIFAR(nn.Module):
@@ -106,39 +106,23 @@ class NetworkCIFAR(nn.Module):
         num_classes: int = 10,
         auxiliary: bool = True,
         in_channels: int = 3,
-        stem_multiplier: int = 3,
+        stem_multiplier: int = STEM_MULTIPLIER,
         op_set: str | None = None,
     ) -> None:
         super().__init__()
-        if layers < 2:
-            raise ValueError(f"a DARTS network needs at least 2 cells, got {layers}")
         self.genotype = genotype
         self.layers = layers
         self.auxiliary = auxiliary
-        self._aux_pos = 2 * layers // 3
+        self._aux_pos = auxiliary_index(layers)
         factories = resolve_factories(genotype, op_set)
-        C_curr = stem_multiplier * channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, C_curr, 3, padding=1, bias=False), nn.BatchNorm2d(C_curr)
-        )
-        C_pp, C_p, C = C_curr, C_curr, channels
-        self.cells = nn.ModuleList()
-        prev_reduction = False
-        C_aux = C_p
-        for i in range(layers):
-            reduction = i in reduction_indices(layers)
-            if reduction:
-                C *= 2
-            cell = FixedCell(genotype, C_pp, C_p, C, reduction, prev_reduction, factories)
-            self.cells.append(cell)
-            prev_reduction = reduction
-            C_pp, C_p = C_p, cell.multiplier * C
-            if i == self._aux_pos:
-                C_aux = C_p
+        multiplier = {r: len(genotype.concat("reduce" if r else "normal")) for r in (False, True)}
+        plans = plan_cells(channels, layers, multiplier.__getitem__, stem_multiplier)
+        self.stem = make_stem(in_channels, channels, stem_multiplier)
+        self.cells = nn.ModuleList(FixedCell(genotype, plan, factories) for plan in plans)
         if auxiliary:
-            self.auxiliary_head = AuxiliaryHeadCIFAR(C_aux, num_classes)
+            self.auxiliary_head = AuxiliaryHeadCIFAR(plans[self._aux_pos].C_out, num_classes)
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(C_p, num_classes)
+        self.classifier = nn.Linear(plans[-1].C_out, num_classes)
 
     @property
     def drop_path_prob(self) -> float:

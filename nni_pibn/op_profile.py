@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from torch import nn
 
 from .ops import expanded_channels
-from .ops.sets import OP_SETS, op_factories, parse_op_set
+from .ops.sets import op_factories, parse_op_set
 
 
 @dataclass
@@ -65,7 +65,7 @@ def closed_forms(name: str, C: int, F: float) -> tuple[int | None, float | None]
 def op_weight_table(op_set: str, C: int, kernel: int | None = None) -> list[OpWeights]:
     """Measured vs closed-form weights for every op of ``op_set`` (stride 1), optionally one K."""
     spec = parse_op_set(op_set)
-    F = {**OP_SETS.get(spec.name).defaults, **spec.params}.get("f", 0.0)
+    F = spec.op_params.expansion or 0.0
     rows = []
     for name, factory in op_factories(spec, include_none=True).items():
         if kernel is not None and _kernel(name) not in (kernel, None):

@@ -33,12 +33,12 @@ def test_nni_round_trip(g: Genotype) -> None:
     assert sample["normal/op_2_0"] == g.normal[0][0]
     assert sample["normal/input_2_0"] == [g.normal[0][1]]
     assert sample["reduce/input_5_1"] == [g.reduce[7][1]]
-    assert from_nni(sample) == g
+    assert from_nni(sample, op_set=g.op_set) == g
 
 
 def test_nni_accepts_bare_int_inputs() -> None:
     sample = {k: (v[0] if isinstance(v, list) else v) for k, v in PIBN.to_nni().items()}
-    assert from_nni(sample) == PIBN
+    assert from_nni(sample, op_set="pibn") == PIBN
 
 
 def test_paper_genotype_facts() -> None:
@@ -92,3 +92,37 @@ def test_load_by_name_file_and_run_dir(tmp_path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(UserError, match="not valid JSON"):
         load_genotype(tmp_path / "bad.json")
+
+
+def test_op_set_counts_in_equality_in_its_canonical_spelling() -> None:
+    from dataclasses import replace
+
+    assert replace(PIBN, op_set="pibn:f=2") == PIBN and replace(PIBN, op_set="pibn:f=2").op_set == "pibn"
+    assert replace(PIBN, op_set="pibn:f=3") != PIBN
+    assert replace(PIBN, op_set=None) != PIBN
+    data = PIBN.to_json()
+    data["op_set"] = "pibn:f=3"
+    assert from_json(data).op_set == "pibn:f=3"
+
+
+@pytest.mark.parametrize("mutate,match", [
+    (lambda d: d["normal"].__setitem__(0, [["pib_conv_3x3"], 0]),
+     r"normal cell, node 2: unknown op \['pib_conv_3x3'\]"),
+    (lambda d: d.__setitem__("normal_concat", 5), r"normal_concat must be a list of node numbers"),
+    (lambda d: d.__setitem__("reduce_concat", "2345"), r"reduce_concat must be a list"),
+    (lambda d: d.__setitem__("reduce_concat", [2, 9]), r"reduce_concat \[2, 9\]: must list nodes from 2..5"),
+    (lambda d: d.__setitem__("op_set", ["pibn"]), r"op_set must be a name"),
+    (lambda d: d.__setitem__("op_set", "pibn:f=nan"), r"parameter f must be a number"),
+    (lambda d: d["reduce"].__setitem__(1, ["pib_conv_5x5", 1.0]), r"reduce cell, node 2: input 1.0 does not exist"),
+])
+def test_malformed_genotype_json_is_a_user_error(mutate, match: str) -> None:
+    data = json.loads(json.dumps(PIBN.to_json()))
+    mutate(data)
+    with pytest.raises(UserError, match=match):
+        from_json(data)
+
+
+def test_non_utf8_genotype_file_is_a_user_error(tmp_path) -> None:
+    (tmp_path / "g.json").write_bytes(b"\xff\xfe{\x00")
+    with pytest.raises(UserError, match="not valid JSON"):
+        read_json(tmp_path / "g.json")

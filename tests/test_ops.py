@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from nni_pibn.errors import UserError
-from nni_pibn.ops import OPS, PseudoInvBottleneck, build_op, expanded_channels
-from nni_pibn.ops.sets import OP_SET_NAMES, op_factories, parse_op_set
+from nni_pibn.ops import OPS, OpParams, PseudoInvBottleneck, build_op, expanded_channels
+from nni_pibn.ops.sets import op_factories, op_names, parse_op_set
 
 C = 8
 
@@ -59,9 +59,9 @@ def test_expanded_channels_rounding() -> None:
 
 def test_op_sets() -> None:
     pibn = op_factories("pibn")
-    assert list(pibn) == OP_SET_NAMES.get("pibn")[1:]
-    assert len(OP_SET_NAMES.get("pibn")) == 10 and "none" not in pibn
-    assert len(OP_SET_NAMES.get("darts")) == 8
+    assert list(pibn) == op_names("pibn")[1:]
+    assert len(op_names("pibn")) == 10 and "none" not in pibn
+    assert len(op_names("darts")) == 8
     f3 = op_factories("pibn:f=3")["pib_conv_3x3"](8, 1, True)
     assert f3.op[2].out_channels == 24
     assert str(parse_op_set("pibn:f=2")) == "pibn"
@@ -70,7 +70,32 @@ def test_op_sets() -> None:
 def test_unknown_names_list_valid_ones() -> None:
     with pytest.raises(UserError, match="valid names: .*pib_conv_3x3"):
         build_op("pib_conv_9x9", 8, 1)
-    with pytest.raises(UserError, match="unknown op set 'nope'; valid names: darts, darts_gelu, darts_gelu_ln, convnext, pibn"):
+    with pytest.raises(UserError, match="unknown op set 'nope'; valid names: darts, darts_gelu, darts_gelu_ln, conv"):
         op_factories("nope")
     with pytest.raises(UserError, match="bad parameter"):
         parse_op_set("pibn:g=3")
+
+
+def test_builders_take_activation_norm_and_expansion_directly() -> None:
+    kinds = lambda m: {type(x).__name__ for x in m.modules()}  # noqa: E731
+    gelu_ln = OpParams(act="gelu", norm="ln")
+    assert {"GELU", "LayerNorm2d"} <= kinds(build_op("dil_conv_3x3", C, 1, params=gelu_ln))
+    assert "ReLU" not in kinds(build_op("conv_7x1_1x7", C, 1, params=gelu_ln))
+    sep = build_op("sep_conv_3x3", C, 1, params=OpParams(act="gelu", sep_norm="ln"))
+    assert "BatchNorm2d" not in kinds(sep) and "LayerNorm2d" in kinds(sep)
+    assert build_op("pib_conv_3x3", C, 1, params=OpParams(expansion=3)).op[2].out_channels == 3 * C
+    assert build_op("convnext_3x3", C, 1).op[2].out_channels == 4 * C  # ConvNeXt's own F without a set
+    assert build_op("pib_conv_3x3", C, 1).op[2].out_channels == 2 * C
+
+
+def test_op_params_refuse_unknown_components() -> None:
+    with pytest.raises(UserError, match="unknown activation 'swish'; valid names: relu, gelu"):
+        OpParams(act="swish")
+    with pytest.raises(UserError, match="unknown normalisation 'gn'"):
+        OpParams(sep_norm="gn")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1", "1e9", "x"])
+def test_expansion_must_be_finite_positive_and_sane(value: str) -> None:
+    with pytest.raises(UserError, match="parameter f must be a number"):
+        parse_op_set(f"pibn:f={value}")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import UserError
 

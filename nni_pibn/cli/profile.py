@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([r.as_dict() for r in rows], indent=2))
         return 0
-    paper = TABLE1.get(args.genotype) if args.genotype in GENOTYPES and args.channels == 36 and args.classes == 10 else None
+    paper_setting = args.genotype in GENOTYPES and args.channels == 36 and args.classes == 10
+    paper = TABLE1.get(args.genotype) if paper_setting else None
     head = f"{'layers':>6} {'params M':>9} {'GMAC':>7}"
     if paper:
         head += f" {'paper M':>8} {'diff':>7} {'paper GMAC':>10} {'diff':>7}"
