@@ -16,14 +16,15 @@ from test_plots import check_outputs, one_line_error  # type: ignore[import-not-
 from nni_pibn.cli import main
 from nni_pibn.data import build_datasets
 from nni_pibn.errors import UserError
-from nni_pibn.genotype import from_json
+from nni_pibn.genotype import DARTS_V2, PIBN, from_json
 from nni_pibn.network import NetworkCIFAR
-from nni_pibn.plots.gradcam import gradcam_maps
-from nni_pibn.plots.loading import class_names, load_retrained, same_input
+from nni_pibn.plots.gradcam import MAX_ALPHA, gradcam_maps, overlay
+from nni_pibn.plots.loading import class_names, genotype_label, load_retrained, same_input
 
 SIZE = 16  # trained below 32 pixels: the command must feed the run's own image size
 TRAIN = ["--genotype", "pibn", "--layers", "2", "--set", "channels=4", "--set", "dataset=digits",
-         "--set", f"image_size={SIZE}", "--set", "auxiliary=false", "--set", "epochs=2", "--set", "num_workers=0", "--set", "onnx=false", "--quiet"]
+         "--set", f"image_size={SIZE}", "--set", "auxiliary=false", "--set", "epochs=2", "--set", "num_workers=0",
+         "--set", "onnx=false", "--quiet"]
 
 
 @pytest.fixture(scope="module")
@@ -75,19 +76,54 @@ def test_gradcam_maps_have_the_input_size_and_depend_on_the_image(run) -> None:
     assert np.abs(maps[0] - maps[1]).mean() > 0.01
 
 
-def test_gradcam_of_test_images_two_networks(run, tmp_path, capsys, monkeypatch) -> None:
+def _spy_titles(monkeypatch) -> list[list[str]]:
+    """Records the figure's tile titles, row by row, when plot_gradcam saves it."""
+    import nni_pibn.plots.gradcam as module
+
+    rows: list[list[str]] = []
+    save = module.save_figure
+
+    def spy(fig, base):
+        axes = fig.axes
+        n_cols = len({round(ax.get_position().x0, 3) for ax in axes})
+        titles = [ax.get_title() for ax in axes]
+        rows.extend(titles[i:i + n_cols] for i in range(0, len(titles), n_cols))
+        return save(fig, base)
+
+    monkeypatch.setattr(module, "save_figure", spy)
+    return rows
+
+
+def test_gradcam_rows_are_images_input_first_then_one_overlay_per_network(run, tmp_path, capsys, monkeypatch) -> None:
     import nni_pibn.plots.gradcam as module
 
     seen = []
     monkeypatch.setattr(module, "gradcam_maps", lambda net, x: seen.append(x.shape) or gradcam_maps(net, x))
+    rows = _spy_titles(monkeypatch)
+    test = build_datasets("digits", augment=False, image_size=SIZE).test
+    truth = [test[i][1] for i in (0, 5)]
     assert main(["gradcam", "--run", str(run), "--run", str(run), "--names", "a", "b",
-                 "--dataset", "digits", "--indices", "0", "5", "9", "--out", str(tmp_path)]) == 0
+                 "--dataset", "digits", "--indices", "0", "5", "--out", str(tmp_path)]) == 0
     printed = [Path(p) for p in capsys.readouterr().out.split()]
     assert printed == [tmp_path / "gradcam.png", tmp_path / "gradcam.pdf"]
     check_outputs(printed)
-    assert seen == [(3, 3, SIZE, SIZE)] * 2  # the run's image size, once per network
+    assert seen == [(2, 3, SIZE, SIZE)] * 2  # the run's image size, once per network
+    assert len(rows) == 2 and all(len(r) == 3 for r in rows)  # a row per image: input, a, b
+    assert rows[0][0] == f"input\ntrue: {truth[0]}" and rows[1][0] == f"true: {truth[1]}"
+    assert rows[0][1].startswith("a\npred: ") and rows[0][2].startswith("b\npred: ")
+    assert rows[1][1].startswith("pred: ")
     w, h = Image.open(tmp_path / "gradcam.png").size
-    assert w > h  # 3 columns (images), 2 rows (networks)
+    assert w > h  # 3 columns, 2 rows
+
+
+def test_columns_are_named_by_genotype_and_cells_and_trial_folders_work(run, tmp_path, capsys, monkeypatch) -> None:
+    trial = tmp_path / "trials" / "Ab1cD"
+    shutil.copytree(run, trial / "pipeline" / "train")  # where an NNI pipeline trial keeps its retrain
+    rows = _spy_titles(monkeypatch)
+    assert main(["gradcam", "--run", str(trial), "--run", str(run), "--dataset", "digits", "--indices", "3"]) == 0
+    first = capsys.readouterr().out.split()[0]
+    assert Path(first) == trial / "pipeline" / "train" / "figures" / "gradcam.png"
+    assert [t.split("\npred")[0] for t in rows[0][1:]] == ["pibn\n2 cells"] * 2  # not the folder names
 
 
 def test_gradcam_of_image_files_defaults_to_the_run_folder(run, tmp_path, capsys) -> None:
@@ -104,7 +140,11 @@ def test_gradcam_of_image_files_defaults_to_the_run_folder(run, tmp_path, capsys
 def test_missing_and_broken_run_files_are_named(run, tmp_path, capsys) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    one_line_error(capsys, ["gradcam", "--run", str(empty), "--dataset", "digits"], f"{empty / 'final.json'}' is missing")
+    one_line_error(capsys, ["gradcam", "--run", str(empty), "--dataset", "digits"],
+                   f"{empty}' holds no train run with final.json")
+    (empty / "train").mkdir()
+    one_line_error(capsys, ["gradcam", "--run", str(empty), "--dataset", "digits"],
+                   f"{empty / 'train' / 'final.json'}' is missing: that train run has not written it yet")
     no_weights = tmp_path / "no_weights"
     no_weights.mkdir()
     shutil.copy(run / "final.json", no_weights)
@@ -142,3 +182,34 @@ def test_class_names_come_from_the_dataset_or_its_subset() -> None:
     folder = SimpleNamespace(classes=["cat", "dog"])
     assert class_names(SimpleNamespace(dataset=folder)) == ["cat", "dog"]
     assert class_names(build_datasets("digits", augment=False, image_size=8).test) is None
+
+
+def test_overlay_keeps_the_digit_visible_under_the_hottest_spot() -> None:
+    image = np.zeros((8, 8, 3), np.float32)
+    image[2:6, 3:5] = 1.0  # a white stroke on black
+    for heat in (np.ones((8, 8), np.float32), np.zeros((8, 8), np.float32)):
+        out = overlay(image, heat)
+        assert out.shape == (8, 8, 3) and out.min() >= 0 and out.max() <= 1
+        contrast = out[3, 3].mean() - out[0, 0].mean()  # stroke minus background
+        assert contrast >= (1 - MAX_ALPHA) - 1e-6  # at most MAX_ALPHA of the image is covered
+    cold, hot = overlay(image, np.zeros((8, 8))), overlay(image, np.ones((8, 8)))
+    assert np.abs(hot - image).mean() > np.abs(cold - image).mean()  # the hotter, the more colour
+
+
+def _final(genotype, source: str, layers: int = 8) -> SimpleNamespace:
+    return SimpleNamespace(final={"genotype": genotype.to_json(), "layers": layers, "config": {"genotype": source}})
+
+
+def test_genotype_labels_name_builtins_and_searched_runs(tmp_path) -> None:
+    assert genotype_label(_final(DARTS_V2, "darts_v2")) == "darts_v2, 8 cells"
+    no_op_set = from_json({k: v for k, v in PIBN.to_json().items() if k != "op_set"})
+    assert genotype_label(_final(no_op_set, "/elsewhere/cell.json", 20)) == "pibn, 20 cells"  # equal cells: its name
+    searched = from_json({**PIBN.to_json(), "normal": [["skip_connect", 0], *PIBN.to_json()["normal"][1:]]})
+    (tmp_path / "search").mkdir()
+    meta = {"genotype": searched.to_json(), "strategy": "darts2"}
+    (tmp_path / "search" / "genotype.json").write_text(json.dumps(meta))
+    assert genotype_label(_final(searched, str(tmp_path / "search"), 4)) == "searched (darts2), 4 cells"
+    (tmp_path / "my_cell.json").write_text(json.dumps(searched.to_json()))
+    assert genotype_label(_final(searched, str(tmp_path / "my_cell.json"))) == "my_cell, 8 cells"
+    assert genotype_label(_final(searched, "random:3")) == "random:3, 8 cells"
+    assert genotype_label(_final(searched, str(tmp_path / "moved"))) == "searched, 8 cells"

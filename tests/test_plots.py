@@ -91,7 +91,8 @@ def test_run_labels_tell_same_named_folders_apart(tmp_path) -> None:
 def test_plot_genotype_of_a_search_run(runs, capsys) -> None:
     assert main(["plot", "genotype", str(runs["darts"])]) == 0
     printed = printed_paths(capsys)
-    assert {p.name for p in printed} == {f"genotype_{c}.{e}" for c in ("normal", "reduce") for e in ("dot", "png", "pdf")}
+    expected = {f"genotype_{c}.{e}" for c in ("normal", "reduce") for e in ("dot", "png", "pdf")}
+    assert {p.name for p in printed} == expected
     assert all(p.parent == runs["darts"] / "figures" for p in printed)
     check_outputs(printed)
 
@@ -107,11 +108,11 @@ def one_line_error(capsys, args: list[str], match: str) -> None:
 def test_missing_or_broken_files_are_named(runs, tmp_path, capsys) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    one_line_error(capsys, ["plot", "alphas", str(empty)], f"{empty / 'alphas.json'}' is missing")
-    one_line_error(capsys, ["plot", "search", str(empty)], f"{empty / 'metrics.csv'}' is missing")
-    one_line_error(capsys, ["plot", "search", str(runs["darts"]), str(empty)], f"{empty / 'metrics.csv'}' is missing")
+    one_line_error(capsys, ["plot", "alphas", str(empty)], f"{empty}' holds no search run with alphas.json")
+    one_line_error(capsys, ["plot", "search", str(empty)], f"{empty}' holds no search run with metrics.csv")
+    one_line_error(capsys, ["plot", "search", str(runs["darts"]), str(empty)], f"{empty}' holds no search run")
     one_line_error(capsys, ["plot", "alphas", str(tmp_path / "nope")], "nope' does not exist")
-    one_line_error(capsys, ["plot", "genotype", str(empty)], "genotype.json' does not exist")
+    one_line_error(capsys, ["plot", "genotype", str(empty)], "holds no search or train run with genotype.json")
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "alphas.json").write_text('{"epochs": [{"epoch": 0}]}')
@@ -122,5 +123,45 @@ def test_missing_or_broken_files_are_named(runs, tmp_path, capsys) -> None:
 
 
 def test_bad_edge_is_one_line(runs, capsys) -> None:
-    one_line_error(capsys, ["plot", "alphas", str(runs["darts"]), "--edge", "99"], "--edge 99: this search has edges 0..9")
+    one_line_error(capsys, ["plot", "alphas", str(runs["darts"]), "--edge", "99"],
+                   "--edge 99: this search has edges 0..9")
     one_line_error(capsys, ["plot", "alphas", str(runs["darts"]), "--edge", "normal/9_9"], "unknown edge")
+
+
+def _as_trial(run: Path, trial: Path) -> Path:
+    """``run`` placed where an NNI pipeline trial keeps its search: TRIAL/pipeline/search."""
+    shutil.copytree(run, trial / "pipeline" / "search", ignore=shutil.ignore_patterns("figures", "checkpoints"))
+    return trial
+
+
+def test_plots_accept_the_nni_trial_and_pipeline_folders(runs, tmp_path, capsys, monkeypatch) -> None:
+    t1, t2 = _as_trial(runs["darts"], tmp_path / "Ab1cD"), _as_trial(runs["darts2"], tmp_path / "Xy2zW")
+    search1 = t1 / "pipeline" / "search"
+    assert main(["plot", "alphas", str(t1), "--edge", "0"]) == 0
+    assert main(["plot", "alphas", str(t1 / "pipeline"), "--edge", "1"]) == 0
+    printed = printed_paths(capsys)
+    assert printed == [search1 / "figures" / f"alphas_normal_{e}.{x}" for e in ("2_0", "2_1") for x in ("png", "pdf")]
+    check_outputs(printed)
+
+    import nni_pibn.plots.search_curves as curves
+
+    seen = {}
+    plot = curves.plot_search
+    monkeypatch.setattr(curves, "plot_search", lambda runs, out, metric, labels: seen.update(
+        runs=runs, labels=labels) or plot(runs, out, metric, labels))
+    assert main(["plot", "search", str(t1), str(t2)]) == 0
+    assert seen == {"runs": [search1, t2 / "pipeline" / "search"], "labels": ["Ab1cD", "Xy2zW"]}  # trial ids
+    check_outputs(printed_paths(capsys))
+
+    shutil.copytree(t1, tmp_path / "exp" / "Ab1cD")
+    shutil.copytree(t2, tmp_path / "exp" / "Xy2zW")
+    one_line_error(capsys, ["plot", "alphas", str(tmp_path / "exp")], "holds 2 search runs")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz dot binary missing")
+def test_plot_genotype_of_a_trial_folder(runs, tmp_path, capsys) -> None:
+    trial = _as_trial(runs["darts"], tmp_path / "Ab1cD")
+    assert main(["plot", "genotype", str(trial)]) == 0
+    printed = printed_paths(capsys)
+    assert {p.parent for p in printed} == {trial / "pipeline" / "search" / "figures"}
+    check_outputs(printed)

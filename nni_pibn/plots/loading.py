@@ -5,10 +5,14 @@ num_classes, dataset and the resolved config) and ``best.pt`` (the best NetworkC
 state_dict). Only those two files are read (and ``config.yaml`` when final.json lacks
 the config: image size and data root); the network's input channels and whether it
 has an auxiliary head are taken from the weights themselves, so they always agree.
+The folder given may also be the run's pipeline or NNI trial folder (see
+:func:`nni_pibn.runs.find_stage`). A run is named by its genotype (:func:`genotype_label`),
+not by its folder.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +41,12 @@ class RetrainedRun:
 
 
 def load_retrained(run_dir: str | Path) -> RetrainedRun:
-    """The best weights of a ``nni-pibn train`` run, in eval mode."""
+    """The best weights of a ``nni-pibn train`` run (or of the one below a pipeline or NNI
+    trial folder), in eval mode."""
+    from ..runs.lookup import find_stage
+
+    if Path(run_dir).is_dir():
+        run_dir = find_stage(run_dir, "train", "final.json")
     final_path = require_file(run_dir, "final.json", WRITTEN_BY)
     final = read_json_file(final_path)
     keys = ("genotype", "layers", "channels", "num_classes", "dataset")
@@ -60,6 +69,39 @@ def load_retrained(run_dir: str | Path) -> RetrainedRun:
     config = final.get("config") or _config_yaml(run_dir)
     return RetrainedRun(Path(run_dir), net.eval(), str(final["dataset"]), int(config.get("image_size", 32)),
                         str(config.get("data", "data")), final)
+
+
+def genotype_label(run: RetrainedRun) -> str:
+    """``pibn, 8 cells``: the built-in genotype's name when the run's cells are one of them,
+    else where the genotype came from: ``searched (darts2), 4 cells`` for a search's
+    (its strategy), the spec or file name otherwise (``random:3``, ``my_cell``)."""
+    from ..genotype import GENOTYPES
+
+    def cells(g: Any) -> tuple:
+        return g.normal, g.normal_concat, g.reduce, g.reduce_concat  # the op set aside: a JSON may omit it
+
+    genotype = from_json(run.final["genotype"])
+    name = next((n for n, g in GENOTYPES.items() if cells(g) == cells(genotype)), None)
+    if name is None:
+        source = str((run.final.get("config") or {}).get("genotype", ""))
+        name = _source_name(source)
+    return f"{name}, {run.final['layers']} cells"
+
+
+def _source_name(source: str) -> str:
+    """How a retrain's ``genotype`` setting names its origin (a search folder, a file, a spec)."""
+    path = Path(source)
+    meta_file = path / "genotype.json" if path.is_dir() else path
+    if source and meta_file.is_file():
+        try:
+            meta = json.loads(meta_file.read_text())
+        except (OSError, ValueError):
+            meta = {}
+        strategy = meta.get("strategy") if isinstance(meta, dict) else None
+        if strategy:
+            return f"searched ({strategy})"
+        return "searched" if path.is_dir() else path.stem
+    return source if source and not path.is_absolute() else "searched"
 
 
 def _config_yaml(run_dir: str | Path) -> dict[str, Any]:

@@ -29,11 +29,13 @@ def load_search_metrics(run_dir: str | Path) -> dict[str, list[float]]:
     return out
 
 
-def plot_search(run_dirs: list[str | Path], out_dir: str | Path, metric: str = "error") -> list[Path]:
+def plot_search(run_dirs: list[str | Path], out_dir: str | Path, metric: str = "error",
+                labels: list[str] | None = None) -> list[Path]:
     """Writes ``search_{metric}.png``/``.pdf``: one colour and marker per run, dashed train
-    and solid arch-val lines."""
+    and solid arch-val lines; ``labels`` name the runs (default: their folder names)."""
     if metric not in ("error", "acc"):
         raise UserError(f"--metric {metric!r}: choose error or acc")
+    labels = labels or run_labels(run_dirs)
     runs = [load_search_metrics(run) for run in run_dirs]  # every file checked before drawing
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
@@ -41,7 +43,7 @@ def plot_search(run_dirs: list[str | Path], out_dir: str | Path, metric: str = "
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     markers = "osD^v<>px*"
     handles, names = [], []
-    for k, (m, name) in enumerate(zip(runs, run_labels(run_dirs))):
+    for k, (m, name) in enumerate(zip(runs, labels)):
         colour = plt.get_cmap("tab10")(k % 10)
         marker = markers[k % len(markers)]
         every = max(1, len(m["epoch"]) // 12)  # at most ~12 markers a line: overlapping runs stay visible
