@@ -13,11 +13,22 @@ from __future__ import annotations
 import argparse
 
 
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 1..65535 (anything else is a one-line usage error)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is outside 1-65535")
+    return port
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("experiment", help="start an NNI experiment (nnictl create) and wait for it to finish",
                        description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("config", help="NNI experiment YAML, e.g. experiments/quick.yml")
-    p.add_argument("--port", type=int, default=8080, help="web UI / REST port (default 8080)")
+    p.add_argument("--port", type=port_number, default=8080, help="web UI / REST port, 1-65535 (default 8080)")
     p.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
     p.add_argument("--stop", action="store_true", help="stop the NNI manager when done (default: keep the web UI up)")
     p.set_defaults(run=run)
