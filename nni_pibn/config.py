@@ -2,13 +2,16 @@
 
 A config class is a (possibly nested) dataclass whose defaults are the paper's protocol.
 :func:`load_config` reads an optional YAML file, applies ``key=value`` overrides (dotted
-keys reach nested sections, values are parsed as YAML scalars) and type-checks the result.
+keys reach nested sections, values are parsed as YAML scalars) and type-checks the result:
+keys must be names, integers must fit in 64 bits, numbers must be finite (no ``.nan`` or
+``.inf``); each config class checks its own ranges in ``__post_init__``.
 :func:`config_to_dict` gives the resolved config that every run writes beside its outputs.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Iterable
@@ -20,6 +23,8 @@ import yaml
 from .errors import UserError
 
 C = TypeVar("C")
+#: integers a config accepts: what fits in a signed 64-bit value (seeds go to numpy and torch).
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
@@ -58,12 +63,25 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
         raise UserError(f"{where}: expected true or false, got {value!r}")
     if annotation is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if not INT_MIN <= value <= INT_MAX:
+                raise UserError(f"{where}: {_short(value)} does not fit in 64 bits; use a smaller integer")
             return value
-        raise UserError(f"{where}: expected an integer, got {value!r}")
+        raise UserError(f"{where}: expected an integer, got {_short(value)}")
     if annotation is float:
+        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+            try:
+                value = float(value)
+            except ValueError:
+                raise UserError(f"{where}: expected a number, got {_short(value)}") from None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise UserError(f"{where}: expected a number, got {value!r}")
+            try:
+                number = float(value)
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
+                raise UserError(f"{where}: expected a finite number, got {_short(value)}")
+            return number
+        raise UserError(f"{where}: expected a number, got {_short(value)}")
     if annotation is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
@@ -71,9 +89,19 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     return value
 
 
+def _short(value: Any) -> str:
+    """``repr(value)``, cut to one readable piece (a 400-digit seed, a nested mapping)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _build(cls: type[C], data: dict[str, Any], prefix: str = "") -> C:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    odd = [k for k in data if not isinstance(k, str)]
+    if odd:
+        raise UserError(f"config key {_short(odd[0])} under {prefix.rstrip('.') or 'the top level'} is not a name; "
+                        f"keys are names such as {next(iter(fields))} (quote it in YAML if it looks like a number)")
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise UserError(
@@ -129,7 +157,11 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise UserError(f"config file {str(p)!r} does not exist; pass an existing YAML file to --config")
     try:
-        data = yaml.safe_load(p.read_text()) or {}
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise UserError(f"config file {str(p)!r} is not UTF-8 text; save it as UTF-8 YAML") from None
+    except OSError as exc:
+        raise UserError(f"config file {str(p)!r} cannot be read ({exc.strerror or type(exc).__name__})") from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" at line {line + 1}" if line is not None else ""

@@ -16,8 +16,9 @@ from typing import Any
 from .config import config_to_dict
 from .errors import UserError
 from .nni_report import planned_stages
+from .ops.sets import canonical_op_set
 from .retrain.config import TrainConfig
-from .runs import is_secondary_rank, last_checkpoint, write_config
+from .runs import check_devices, check_identity, is_secondary_rank, last_checkpoint, run_identity, write_config
 from .search.config import SearchConfig
 
 SEARCH, TRAIN = "search", "train"
@@ -41,17 +42,44 @@ def stage_state(run_dir: Path) -> tuple[bool, bool]:
     return (run_dir / SEARCH / "genotype.json").is_file(), last_checkpoint(run_dir / TRAIN).is_file()
 
 
+def check_resume(cfg: PipelineConfig, run_dir: Path) -> None:
+    """Checks, without writing, that the stage a resumed pipeline continues can continue: the
+    search's checkpoint (when the search had not finished) or the searched genotype and the
+    retraining's checkpoint; each must belong to this pipeline's settings."""
+    from .genotype import load_genotype
+
+    searched, trained = stage_state(run_dir)
+    search_ckpt, train_ckpt = last_checkpoint(run_dir / SEARCH), last_checkpoint(run_dir / TRAIN)
+    if not searched:
+        if trained:
+            raise UserError(f"pipeline folder {str(run_dir)!r} has a retraining checkpoint but no searched genotype "
+                            f"({SEARCH}/genotype.json); the folder is damaged: start a new run with --out")
+        if search_ckpt.is_file():
+            spec = {**config_to_dict(cfg.search), "op_set": canonical_op_set(cfg.search.op_set)}
+            check_identity(search_ckpt, run_identity("search", spec))
+        return
+    genotype = load_genotype(run_dir / SEARCH)
+    if trained:
+        spec = {**config_to_dict(cfg.train), "genotype": genotype.to_json()}
+        check_identity(train_ckpt, run_identity("train", spec))
+
+
 def run_pipeline(cfg: PipelineConfig, run_dir: str | Path, *, resume: bool = False,
                  progress: bool = True) -> dict[str, Any] | None:
     """Searches, then retrains the exported genotype; returns the retrain's ``final.json``.
 
     With ``resume`` a finished search is kept, an interrupted one continues from its last
-    checkpoint, and so does an interrupted retraining."""
+    checkpoint, and so does an interrupted retraining; both are checked (:func:`check_resume`)
+    before anything is written."""
     from .retrain import train
     from .search import search
 
     run_dir = Path(run_dir)
     search_dir, train_dir = run_dir / SEARCH, run_dir / TRAIN
+    check_devices(cfg.search.accelerator, cfg.search.devices)
+    check_devices(cfg.train.accelerator, cfg.train.devices, cfg.train.precision)
+    if resume:
+        check_resume(cfg, run_dir)
     searched, trained = stage_state(run_dir) if resume else (False, False)
     if not is_secondary_rank():
         write_config(run_dir, config_to_dict(cfg))

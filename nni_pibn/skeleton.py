@@ -29,12 +29,20 @@ MIN_LAYERS = 2
 #: the most cells accepted (the paper's deepest network has 20); more is refused up front
 #: rather than spending minutes building a network no machine could train.
 MAX_LAYERS = 100
+#: the widest initial width accepted (the paper's C is 16 to search, 36 to retrain).
+MAX_CHANNELS = 1024
+#: the most intermediate nodes per cell accepted (DARTS' 4; edges grow with the square).
+MAX_NODES = 16
 
 
 def check_layers(layers: int, minimum: int = MIN_LAYERS) -> None:
     """Raises ValueError unless ``minimum <= layers <= MAX_LAYERS``."""
-    if isinstance(layers, bool) or not isinstance(layers, int) or not minimum <= layers <= MAX_LAYERS:
-        raise ValueError(f"layers must be an integer from {minimum} to {MAX_LAYERS}, got {layers!r}")
+    _check_range("layers", layers, minimum, MAX_LAYERS)
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer from {low} to {high}, got {value!r}")
 
 
 def reduction_indices(layers: int) -> tuple[int, int]:
@@ -65,6 +73,7 @@ def plan_cells(channels: int, layers: int, multiplier: Callable[[bool], int],
                stem_multiplier: int = STEM_MULTIPLIER) -> list[CellPlan]:
     """Every cell's plan; ``multiplier(reduction)`` is how many nodes the cell concatenates."""
     check_layers(layers)
+    _check_range("channels", channels, 1, MAX_CHANNELS)
     C_stem = stem_multiplier * channels
     C_pp, C_p, C = C_stem, C_stem, channels
     plans, prev_reduction = [], False

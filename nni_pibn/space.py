@@ -19,6 +19,7 @@ from torch import nn
 from .ops import OpFactory
 from .ops.sets import op_factories
 from .skeleton import (
+    MAX_NODES,
     STEM_MULTIPLIER,
     CellPreprocessor,
     edge_stride,
@@ -55,6 +56,8 @@ class PIBSpace(ModelSpace):
         affine: bool = False,
     ) -> None:
         super().__init__()
+        if not 1 <= nodes <= MAX_NODES:
+            raise ValueError(f"nodes must be an integer from 1 to {MAX_NODES}, got {nodes!r}")
         factories = op_factories(op_set)
         plans = plan_cells(channels, layers, lambda reduction: nodes, stem_multiplier)
         self.stem = make_stem(in_channels, channels, stem_multiplier)

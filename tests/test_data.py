@@ -18,8 +18,14 @@ from nni_pibn.data import (
     search_split,
     train_transform,
 )
-from nni_pibn.data.sources import DIGITS_MEAN, DIGITS_STD, digits_arrays
+from nni_pibn.data.sources import DIGITS_MEAN, DIGITS_STD, UNVERIFIED_ENV, digits_arrays
 from nni_pibn.errors import UserError
+
+
+@pytest.fixture
+def unverified_cifar(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented opt-out for CIFAR files made by the test (their MD5s are not the release's)."""
+    monkeypatch.setenv(UNVERIFIED_ENV, "1")
 
 
 def _write_cifar10(root: Path, per_batch: int = 4, test: int = 6) -> np.ndarray:
@@ -42,7 +48,7 @@ def _write_cifar10(root: Path, per_batch: int = 4, test: int = 6) -> np.ndarray:
     return folder
 
 
-def test_cifar10_reads_its_own_format(tmp_path: Path) -> None:
+def test_cifar10_reads_its_own_format(tmp_path: Path, unverified_cifar: None) -> None:
     _write_cifar10(tmp_path)
     data = build_datasets("cifar10", tmp_path, augment=False)
     assert (len(data.train), len(data.test)) == (20, 6)
@@ -56,7 +62,7 @@ def test_cifar10_reads_its_own_format(tmp_path: Path) -> None:
     torch.testing.assert_close(x_test[:, 0, 0], (torch.tensor([20.0, 40.0, 60.0]) / 255 - mean) / std)
 
 
-def test_cifar100_reads_its_own_format(tmp_path: Path) -> None:
+def test_cifar100_reads_its_own_format(tmp_path: Path, unverified_cifar: None) -> None:
     folder = tmp_path / "cifar-100-python"
     folder.mkdir()
     for name, n in [("train", 5), ("test", 3)]:
@@ -79,11 +85,39 @@ def test_cifar_missing_or_empty_root_is_one_line(tmp_path: Path, name: str, fold
         assert "\n" not in msg and str(root) in msg and folder in msg and "--data" in msg
 
 
-def test_cifar_corrupt_batch_is_a_user_error(tmp_path: Path) -> None:
+def test_cifar_corrupt_batch_is_a_user_error(tmp_path: Path, unverified_cifar: None) -> None:
     folder = _write_cifar10(tmp_path)
     (folder / "data_batch_3").write_bytes(b"not a pickle")
     with pytest.raises(UserError, match="corrupt"):
         build_datasets("cifar10", tmp_path)
+
+
+class _Payload:
+    """A pickle that runs code when loaded: it creates the file named by ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (Path.touch, (self.marker,))
+
+
+def test_cifar_files_that_are_not_the_release_are_refused_unread(tmp_path: Path, capsys) -> None:
+    folder = _write_cifar10(tmp_path)
+    marker = tmp_path / "payload-ran"
+    with open(folder / "data_batch_1", "wb") as fh:
+        pickle.dump({"data": _Payload(marker), "labels": []}, fh)
+    with pytest.raises(UserError, match=f"data_batch_1'.*not the official release.*{UNVERIFIED_ENV}=1"):
+        build_datasets("cifar10", tmp_path)
+    assert not marker.exists()  # refused before anything was unpickled
+    from nni_pibn.cli import main
+
+    args = ["--set", "dataset=cifar10", "--set", f"data={tmp_path}", "--set", "layers=2", "--quiet",
+            "--out", str(tmp_path / "run")]
+    assert main(["train", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("nni-pibn: error: CIFAR-10 file") and "\n" not in err and not marker.exists()
+    assert not (tmp_path / "run").exists()
 
 
 def _png(path: Path, value: int) -> None:
@@ -142,10 +176,27 @@ def test_fake_is_deterministic_and_small() -> None:
     assert not torch.equal(a.train[5][0], c.train[5][0])
 
 
-def test_registry_lists_names() -> None:
-    assert set(DATASETS.names()) == {"cifar10", "cifar100", "imagefolder", "digits", "fake"}
-    with pytest.raises(UserError, match="valid names: cifar10"):
-        build_datasets("mnist")
+def test_imagefolder_with_one_class_is_refused(tmp_path: Path) -> None:
+    for i in range(4):
+        _png(tmp_path / "only" / f"{i}.png", i)
+    with pytest.raises(UserError, match="has 1 class \\(only\\); a classifier needs at least 2"):
+        build_datasets("imagefolder", tmp_path)
+
+
+def test_imagefolder_skips_unreadable_images_with_a_count(tmp_path: Path, caplog) -> None:
+    for c, cls in enumerate(["cat", "dog"]):
+        for i in range(5):
+            _png(tmp_path / cls / f"{i}.png", 100 * c + i)
+    (tmp_path / "cat" / "garbage.png").write_bytes(b"not an image at all")
+    good = (tmp_path / "dog" / "0.png").read_bytes()
+    (tmp_path / "dog" / "cut.png").write_bytes(good[: len(good) // 2])  # truncated mid-file
+    (tmp_path / "dog" / "notes.txt").write_text("not an image file, silently ignored")
+    with caplog.at_level("WARNING"):
+        data = build_datasets("imagefolder", tmp_path, augment=False)
+    assert len(data.train) + len(data.test) == 10
+    assert "skipped 2 unreadable image(s)" in caplog.text
+    for i in range(len(data.train)):  # every image left loads: nothing fails mid-epoch
+        assert data.train[i][0].shape == (3, 32, 32)
 
 
 def test_train_transform_without_augmentation_is_eval() -> None:
@@ -178,3 +229,44 @@ def test_epoch_sampler_is_a_function_of_seed_and_epoch() -> None:
     ranks = [EpochSampler(range(7), seed=3, rank=r, world_size=2) for r in range(2)]
     shards = [list(r) for r in ranks]
     assert len(shards[0]) == len(shards[1]) == 4 and set(shards[0] + shards[1]) == set(range(7))
+
+
+# ---------------------------------------------------------------- the registry's contract, for every dataset
+def _make_root(name: str, root: Path) -> Path | None:
+    """A tiny on-disk copy of each registered dataset (None: it needs no files)."""
+    if name == "cifar10":
+        _write_cifar10(root)
+    elif name == "cifar100":
+        folder = root / "cifar-100-python"
+        folder.mkdir()
+        for split, n in [("train", 5), ("test", 3)]:
+            with open(folder / split, "wb") as fh:
+                pickle.dump({"data": np.zeros((n, 3072), np.uint8), "fine_labels": list(range(n)),
+                             "coarse_labels": [0] * n}, fh)
+        with open(folder / "meta", "wb") as fh:
+            pickle.dump({"fine_label_names": [str(i) for i in range(100)]}, fh)
+    elif name == "imagefolder":
+        for c, cls in enumerate(["a", "b"]):
+            for i in range(5):
+                _png(root / cls / f"{i}.png", 50 * c + i)
+    elif name not in ("digits", "fake"):
+        raise AssertionError(f"dataset {name!r} has no test copy here: add one so the contract covers it")
+    return root if name in ("cifar10", "cifar100", "imagefolder") else None
+
+
+@pytest.mark.parametrize("name", DATASETS.names())
+def test_every_dataset_yields_normalised_images_and_valid_labels(name: str, tmp_path: Path,
+                                                                 unverified_cifar: None) -> None:
+    data = build_datasets(name, _make_root(name, tmp_path), augment=False)
+    info = data.info
+    assert info.name == name and info.num_classes >= 2 and len(info.mean) == len(info.std) == info.in_channels
+    assert len(data.train) > 0 and len(data.test) > 0
+    for split in (data.train, data.test):
+        x, y = split[len(split) - 1]
+        assert x.shape == (info.in_channels, info.image_size, info.image_size) and x.dtype == torch.float32
+        assert 0 <= y < info.num_classes
+
+
+def test_unknown_dataset_lists_every_registered_name() -> None:
+    with pytest.raises(UserError, match="unknown dataset 'mnist'; valid names: " + ", ".join(DATASETS.names())):
+        build_datasets("mnist")

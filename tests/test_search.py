@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -56,36 +51,12 @@ def test_search_writes_every_output(tmp_path: Path) -> None:
     assert alphas[0]["edges"] != alphas[1]["edges"]  # the architecture moved
 
 
-_KILL_SCRIPT = textwrap.dedent("""
-    import os, signal, sys
-    import pytorch_lightning as pl
-    from nni_pibn.cli import build_parser
-    from nni_pibn.cli.search import prepare
-    from nni_pibn.search import search
-
-    class KillMidEpoch(pl.Callback):
-        # SIGKILL in the middle of epoch k+1, after epoch k's checkpoint was written
-        def __init__(self, k): self.k = k
-        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-            if trainer.current_epoch == self.k + 1 and batch_idx == 1:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    args = build_parser().parse_args(sys.argv[2:])
-    cfg, run_dir, resume = prepare(args)
-    search(cfg, run_dir, progress=False, callbacks=[KillMidEpoch(int(sys.argv[1]))])
-""")
-
-
-def test_resume_after_sigkill_matches_an_uninterrupted_search(tmp_path: Path) -> None:
+def test_resume_after_sigkill_matches_an_uninterrupted_search(tmp_path: Path, run_killed) -> None:
     args = [*TINY, "--set", "epochs=3", "--set", "seed=5", "--set", "limit_batches=3", "--strategy", "darts2"]
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     assert _search(*args, "--out", str(straight)) == 0
 
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    env.pop("NNI_PIBN_RUN_DIR", None)
-    proc = subprocess.run([sys.executable, "-c", _KILL_SCRIPT, "0", "search", *args, "--out", str(killed)],
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    run_killed(0, ["search", *args, "--out", killed])
     assert torch.load(killed / "checkpoints/last.ckpt", weights_only=False)["epoch"] == 0
     assert len(_rows(killed)) == 1 and not (killed / "genotype.json").exists()
 
@@ -122,19 +93,14 @@ def test_reports_arch_val_accuracy_to_nni_inside_a_trial(tmp_path: Path, monkeyp
     assert all(m["stage"] == "search" for _, m in sent)
 
 
-def _one_line_error(capsys, *args: str, match: str) -> None:
-    assert _search(*args) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("nni-pibn: error:") and "\n" not in err and match in err, err
-
-
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, capsys) -> None:
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, one_line_error) -> None:
     out = tmp_path / "a"
-    _one_line_error(capsys, *TINY, "--strategy", "bogus", "--out", str(out), match="unknown strategy 'bogus'")
-    _one_line_error(capsys, *TINY, "--op-set", "pibnx", "--out", str(out), match="unknown op set 'pibnx'")
-    _one_line_error(capsys, *TINY, "--set", "epochz=3", "--out", str(out), match="unknown config key 'epochz'")
-    _one_line_error(capsys, *TINY, "--set", "layers=2", "--out", str(out), match="layers >= 3")
-    _one_line_error(capsys, *TINY, "--set", "dataset=cifar10", "--set", "image_size=32", "--set", f"data={tmp_path / 'nodata'}",
-                    "--out", str(out), match="CIFAR-10 not found")
+    search = ["search", *TINY, "--out", out]
+    one_line_error([*search, "--strategy", "bogus"], match="unknown strategy 'bogus'")
+    one_line_error([*search, "--op-set", "pibnx"], match="unknown op set 'pibnx'")
+    one_line_error([*search, "--set", "epochz=3"], match="unknown config key 'epochz'")
+    one_line_error([*search, "--set", "layers=2"], match="layers >= 3")
+    one_line_error([*search, "--set", "dataset=cifar10", "--set", "image_size=32", "--set", f"data={tmp_path / 'no'}"],
+                   match="CIFAR-10 not found")
     assert not out.exists()
-    _one_line_error(capsys, "--resume", str(tmp_path / "nothing"), match="not a run folder")
+    one_line_error(["search", "--resume", tmp_path / "nothing"], match="not a run folder")

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -117,36 +112,12 @@ def test_reports_to_nni_only_inside_a_trial(tmp_path: Path, monkeypatch: pytest.
     assert NNIReport().enabled is False  # outside a trial nothing is sent
 
 
-_KILL_SCRIPT = textwrap.dedent("""
-    import os, signal, sys
-    import pytorch_lightning as pl
-    from nni_pibn.cli import build_parser
-    from nni_pibn.cli.train import prepare
-    from nni_pibn.retrain import train
-
-    class KillMidEpoch(pl.Callback):
-        # SIGKILL in the middle of epoch k+1, after epoch k's checkpoint was written
-        def __init__(self, k): self.k = k
-        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-            if trainer.current_epoch == self.k + 1 and batch_idx == 1:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    args = build_parser().parse_args(sys.argv[2:])
-    cfg, run_dir, resume = prepare(args)
-    train(cfg, run_dir, progress=False, callbacks=[KillMidEpoch(int(sys.argv[1]))])
-""")
-
-
-def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path: Path) -> None:
+def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path: Path, run_killed) -> None:
     args = [*TINY, "--set", "epochs=4", "--set", "seed=3", "--set", "onnx=false"]
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     assert _train(*args, "--out", str(straight)) == 0
 
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("NNI_PIBN_RUN_DIR", None)
-    proc = subprocess.run([sys.executable, "-c", _KILL_SCRIPT, "1", "train", *args, "--out", str(killed)],
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    run_killed(1, ["train", *args, "--out", killed])
     assert torch.load(killed / "checkpoints/last.ckpt", weights_only=True)["epoch"] == 1
     assert len(_rows(killed)) == 2 and not (killed / "final.json").exists()
 
@@ -160,47 +131,51 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path: Path) -> No
     assert fa["test_acc"] == fb["test_acc"] and fa["best_epoch"] == fb["best_epoch"]
 
 
-def _one_line_error(capsys: pytest.CaptureFixture[str], *args: str, match: str) -> None:
-    assert _train(*args) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("nni-pibn: error:") and "\n" not in err and match in err, err
+def test_bad_checkpoint_or_mismatch_is_exit_2_and_changes_nothing(tmp_path: Path, capsys, one_line_error) -> None:
+    def _err(*args: str, match: str) -> None:
+        one_line_error(["train", *args], match)
 
-
-def test_bad_checkpoint_or_mismatch_is_exit_2_and_changes_nothing(tmp_path: Path,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     run = tmp_path / "run"
     assert _train(*TINY, "--set", "epochs=1", "--set", "onnx=false", "--out", str(run)) == 0
     capsys.readouterr()
     before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
 
-    _one_line_error(capsys, "--resume", str(run), "--layers", "3", match="layers=2")
-    _one_line_error(capsys, "--resume", str(run), "--genotype", "darts_v2", match="different genotype")
-    _one_line_error(capsys, "--resume", str(run), "--set", "epochs=5", match="epochs")
+    _err("--resume", str(run), "--layers", "3", match="layers: 2 -> 3")
+    _err("--resume", str(run), "--genotype", "darts_v2", match="genotype: 'pibn' -> 'darts_v2'")
+    _err("--resume", str(run), "--set", "epochs=5", match="epochs")
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+    # a config.yaml edited by hand cannot resume another network: the checkpoint's stamp says what it is
+    (run / "config.yaml").write_text(before[run / "config.yaml"].decode().replace("layers: 2", "layers: 3"))
+    _err("--resume", str(run), match="was trained with layers=2 but this run asks for layers=3")
+    (run / "config.yaml").write_bytes(before[run / "config.yaml"])
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
 
     ckpt = run / "checkpoints/last.ckpt"
     ckpt.write_bytes(ckpt.read_bytes()[:1000])  # truncated, as a crash mid-write without atomic saves would
-    _one_line_error(capsys, "--resume", str(run), match="corrupt")
+    _err("--resume", str(run), match="corrupt")
     assert (run / "config.yaml").read_bytes() == before[run / "config.yaml"]
 
 
-def test_bad_cli_input_is_one_line_and_overwrites_nothing(tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_cli_input_is_one_line_and_overwrites_nothing(tmp_path: Path, one_line_error) -> None:
+    def _err(*args: str, match: str) -> None:
+        one_line_error(["train", *args], match)
+
     bad = tmp_path / "bad.yaml"
     bad.write_text("epochs: 3\nlearning_rate: 0.1\n")
-    _one_line_error(capsys, *TINY, "--config", str(bad), "--out", str(tmp_path / "a"), match="learning_rate")
-    _one_line_error(capsys, *TINY, "--config", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "a"),
+    _err(*TINY, "--config", str(bad), "--out", str(tmp_path / "a"), match="learning_rate")
+    _err(*TINY, "--config", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "a"),
                     match="does not exist")
-    _one_line_error(capsys, *TINY, "--set", "precision=8", "--out", str(tmp_path / "a"), match="precision")
-    _one_line_error(capsys, *TINY, "--genotype", "nope", "--out", str(tmp_path / "a"), match="unknown genotype")
-    _one_line_error(capsys, *TINY, "--set", "dataset=cifar10", "--set", f"data={tmp_path / 'nodata'}",
+    _err(*TINY, "--set", "precision=8", "--out", str(tmp_path / "a"), match="precision")
+    _err(*TINY, "--genotype", "nope", "--out", str(tmp_path / "a"), match="unknown genotype")
+    _err(*TINY, "--set", "dataset=cifar10", "--set", f"data={tmp_path / 'nodata'}",
                     "--out", str(tmp_path / "a"), match="CIFAR-10 not found")
     assert not (tmp_path / "a").exists()  # no run folder left behind by failed starts
 
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "notes.txt").write_text("keep me")
-    _one_line_error(capsys, *TINY, "--out", str(taken), match="already holds files")
+    _err(*TINY, "--out", str(taken), match="already holds files")
     assert [p.name for p in taken.iterdir()] == ["notes.txt"] and (taken / "notes.txt").read_text() == "keep me"
-    _one_line_error(capsys, "--resume", str(taken), match="not a run folder")
-    _one_line_error(capsys, "--resume", str(taken), "--out", str(tmp_path / "b"), match="not both")
+    _err("--resume", str(taken), match="not a run folder")
+    _err("--resume", str(taken), "--out", str(tmp_path / "b"), match="not both")

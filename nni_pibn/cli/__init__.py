@@ -2,7 +2,9 @@
 
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and
 ``run(args) -> int``; heavy imports happen inside ``run`` so ``--help`` is fast.
-A :class:`~nni_pibn.errors.UserError` (bad input) prints one line and exits with 2.
+A :class:`~nni_pibn.errors.UserError` (bad input) prints one line and exits with 2; so
+does an ``OSError`` about a path (too long a name, no permission, a file where a folder
+should be), the last resort for a path no check caught earlier.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except UserError as exc:
         print(f"nni-pibn: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path the system refuses (too long a name, no permission, below a file, disk full)
+        where = f" {str(exc.filename)[:80]!r}" if exc.filename else ""
+        print(f"nni-pibn: error: cannot use{where}: {exc.strerror or exc}; choose another path or free space",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("nni-pibn: interrupted", file=sys.stderr)

@@ -9,32 +9,67 @@ from __future__ import annotations
 
 import argparse
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ..errors import UserError
 
-C = TypeVar("C")
+
+def config_classes() -> dict[str, type]:
+    """The config class of each command that makes run folders (imported on use: heavy)."""
+    from ..pipeline import PipelineConfig
+    from ..retrain.config import TrainConfig
+    from ..search.config import SearchConfig
+
+    return {"search": SearchConfig, "train": TrainConfig, "pipeline": PipelineConfig}
 
 
-def resolve_config(cls: type[C], args: argparse.Namespace, overrides: list[str],
-                   conflicts: Callable[[C, C], list[str]] | None = None) -> tuple[C, Path | None]:
-    """``(config, run folder to resume or None)``; nothing is written."""
+def saved_config(command: str, run_dir: Path) -> Any:
+    """The config ``run_dir`` saved, as the ``command``'s config class. A folder another
+    command made is refused with the command that resumes it; nothing is written."""
+    from ..config import load_config
+    from ..runs import CONFIG, read_config
+
+    classes = config_classes()
+    data = read_config(run_dir)
+    try:
+        return load_config(classes[command], base=data)
+    except UserError as exc:
+        for other, cls in classes.items():
+            if other == command:
+                continue
+            try:
+                load_config(cls, base=data)
+            except UserError:
+                continue
+            raise UserError(f"--resume {str(run_dir)!r} is a {other} run folder, not a {command} one; "
+                            f"resume it with 'nni-pibn {other} --resume {run_dir}'") from None
+        raise UserError(f"--resume {str(run_dir)!r}: its {CONFIG} does not fit 'nni-pibn {command}' ({exc}); "
+                        "the run folder is damaged or was made by another version") from None
+
+
+def resolve_config(command: str, args: argparse.Namespace, overrides: list[str]) -> tuple[Any, Path | None]:
+    """``(config, run folder to resume or None)`` for ``nni-pibn <command>``; nothing is written.
+
+    A resume applies ``--config``/``--set`` on top of the saved config and refuses any change
+    :func:`~nni_pibn.runs.resume.resume_conflicts` forbids."""
     from ..config import config_to_dict, load_config
-    from ..runs import open_run_dir, read_config
+    from ..runs import open_run_dir
+    from ..runs.resume import resume_conflicts
     from ..trial_params import as_overrides, trial_parameters
 
     if args.resume and args.out:
         raise UserError("pass either --out (a new run) or --resume (an existing one), not both")
+    cls = config_classes()[command]
     overrides = list(overrides) + as_overrides(trial_parameters())
     if not args.resume:
         return load_config(cls, args.config, overrides), None
     run_dir = open_run_dir(args.resume)
-    saved = load_config(cls, base=read_config(run_dir))
-    cfg = load_config(cls, args.config, overrides, base=config_to_dict(saved))  # type: ignore[arg-type]
-    changed = conflicts(saved, cfg) if conflicts else []
+    saved = saved_config(command, run_dir)
+    cfg = load_config(cls, args.config, overrides, base=config_to_dict(saved))
+    changed = resume_conflicts(saved, cfg)
     if changed:
         raise UserError(f"a resumed run must keep its settings ({'; '.join(changed)}); start a new run with --out")
     return cfg, run_dir

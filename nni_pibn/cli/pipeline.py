@@ -26,12 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def prepare(args: argparse.Namespace) -> tuple[Any, Path, bool]:
     from ..ops.sets import parse_op_set
-    from ..pipeline import PipelineConfig
     from ..runs import create_run_dir
     from ..strategies import STRATEGIES
     from ._runs import resolve_config
 
-    cfg, run_dir = resolve_config(PipelineConfig, args, list(args.overrides))
+    cfg, run_dir = resolve_config("pipeline", args, list(args.overrides))
     STRATEGIES.get(cfg.search.strategy)
     parse_op_set(cfg.search.op_set)
     if run_dir is None:

@@ -7,6 +7,9 @@ import json
 
 from ..errors import UserError
 
+#: the most classes ``--classes`` accepts (ImageNet-21k has about 21,000).
+MAX_CLASSES = 100_000
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("profile", help="parameters and GMACs of a genotype per layer count (Table 1)")
@@ -28,16 +31,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..complexity import TABLE1, TABLE1_LAYERS, measure
     from ..genotype import GENOTYPES, load_genotype
+    from ..skeleton import MAX_CHANNELS, MAX_LAYERS
 
-    if args.channels < 1:
-        raise UserError(f"--channels {args.channels}: must be a positive integer")
+    if not 1 <= args.channels <= MAX_CHANNELS:
+        raise UserError(f"--channels {args.channels}: must be an integer from 1 to {MAX_CHANNELS}")
+    if not 2 <= args.classes <= MAX_CLASSES:
+        raise UserError(f"--classes {args.classes}: a classifier needs from 2 to {MAX_CLASSES} classes")
     if args.op_set is not None:
         return _profile_ops(args)
     genotype = load_genotype(args.genotype)
     layers = args.layers or TABLE1_LAYERS
-    bad = [n for n in layers if n < 2]
+    bad = [n for n in layers if not 2 <= n <= MAX_LAYERS]
     if bad:
-        raise UserError(f"--layers {bad[0]}: a DARTS network needs at least 2 cells")
+        raise UserError(f"--layers {bad[0]}: a DARTS network needs at least 2 cells and this tool builds at most "
+                        f"{MAX_LAYERS}")
     rows = [measure(genotype, n, args.channels, args.classes) for n in layers]
     if args.format == "json":
         print(json.dumps([r.as_dict() for r in rows], indent=2))

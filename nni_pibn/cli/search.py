@@ -30,11 +30,10 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Path, bool]:
     """Resolves the config and the run folder; checks names before writing anything."""
     from ..ops.sets import parse_op_set
     from ..runs import create_run_dir
-    from ..search.config import SearchConfig, resume_conflicts
     from ..strategies import STRATEGIES
     from ._runs import flag_overrides, resolve_config
 
-    cfg, run_dir = resolve_config(SearchConfig, args, flag_overrides(args, ("strategy", "op_set")), resume_conflicts)
+    cfg, run_dir = resolve_config("search", args, flag_overrides(args, ("strategy", "op_set")))
     STRATEGIES.get(cfg.strategy)
     parse_op_set(cfg.op_set)
     if run_dir is None:

@@ -31,12 +31,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def prepare(args: argparse.Namespace) -> tuple[Any, Path, bool]:
     """Resolves the config and the run folder; checks everything before writing anything."""
     from ..genotype import load_genotype
-    from ..retrain.config import TrainConfig, resume_conflicts
     from ..runs import create_run_dir
     from ._runs import flag_overrides, resolve_config
 
     overrides = flag_overrides(args, ("genotype", "layers", "devices", "precision"))
-    cfg, run_dir = resolve_config(TrainConfig, args, overrides, resume_conflicts)
+    cfg, run_dir = resolve_config("train", args, overrides)
     load_genotype(cfg.genotype)  # fail on a bad genotype before creating anything
     if run_dir is None:
         run_dir = create_run_dir(args.out, "train")

@@ -23,6 +23,9 @@ from ..errors import UserError
 from ..registry import Registry
 
 Transform = Callable[[Any], Any]
+#: image sizes a dataset may be resized to (the paper's CIFAR images are 32x32; larger sizes
+#: hold whole datasets such as digits in memory at that size).
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 8, 512
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,8 @@ def build_datasets(
     ``options`` go to the loader (e.g. ``fake``'s ``seed``, ``train_size``).
     """
     loader = DATASETS.get(name)
-    if image_size < 8:
-        raise UserError(f"image size {image_size}: must be at least 8 pixels")
+    if not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
+        raise UserError(f"image size {image_size}: must be from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels")
     if transforms is None:
         from .transforms import standard_transforms
 

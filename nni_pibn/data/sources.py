@@ -3,11 +3,20 @@
 ``digits`` (scikit-learn's bundled 8x8 handwritten digits, upscaled to 32x32 RGB) is the
 offline default: it needs no download and trains in seconds on a CPU. ``fake`` is random
 noise for tests. CIFAR is the paper's data and must be on disk (or ``download=True``).
+
+Untrusted files: CIFAR's batches are Python pickles, and unpickling runs whatever code a
+crafted file holds. Each file's MD5 is therefore checked against torchvision's list for the
+official release before it is read, and a mismatch is refused; files one made oneself
+(a test subset) need the explicit opt-out ``NNI_PIBN_UNVERIFIED_CIFAR=1``. Image folders
+are checked image by image when scanned: unreadable files are skipped with a count.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+import logging
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -15,11 +24,17 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch.utils.data import Dataset, Subset
 
 from ..errors import UserError
 from .core import DATASETS, ArrayDataset, DatasetInfo, Datasets, TransformFactory
 
+log = logging.getLogger(__name__)
+
+#: set to 1 to read CIFAR files whose MD5s differ from the official release (files you made
+#: yourself, e.g. a subset for tests): they are unpickled, so only for files you trust.
+UNVERIFIED_ENV = "NNI_PIBN_UNVERIFIED_CIFAR"
 CIFAR10_MEAN = (0.49139968, 0.48215827, 0.44653124)
 CIFAR10_STD = (0.24703233, 0.24348505, 0.26158768)
 CIFAR100_MEAN = (0.50707516, 0.48654887, 0.44091784)
@@ -37,7 +52,9 @@ def _stratified_split(targets: np.ndarray, test_fraction: float, seed: int) -> t
     try:
         train, test = train_test_split(idx, test_size=test_fraction, stratify=targets, random_state=seed)
     except ValueError as exc:
-        raise UserError(f"cannot split the images {1 - test_fraction:.0%}/{test_fraction:.0%} by class: {exc}") from None
+        split = f"{1 - test_fraction:.0%}/{test_fraction:.0%}"
+        raise UserError(f"cannot split the images {split} by class: {str(exc).splitlines()[0]}; add images to the "
+                        "smallest class or give train/ and test/ folders") from None
     return np.sort(train), np.sort(test)
 
 
@@ -61,20 +78,35 @@ def _cifar(root: Path | None, make_transforms: TransformFactory, download: bool,
             f"{label} not found under {str(root)!r} (no {strict.base_folder}/{missing[0]}): pass --data to a "
             f"folder holding {strict.base_folder}, or --set download=true where a network exists"
         )
+    if os.environ.get(UNVERIFIED_ENV) != "1":
+        _verify_md5s(folder, strict, label)
     train_tf, test_tf = make_transforms(info)
     try:
         reader = _unchecked(cls_name)
         return Datasets(reader(root, True, train_tf), reader(root, False, test_tf), info)
-    except (pickle.UnpicklingError, EOFError, KeyError, ValueError) as exc:
+    except (pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise UserError(f"{label} files under {str(folder)!r} are corrupt ({type(exc).__name__}); delete them and "
                         "download again") from None
 
 
+def _verify_md5s(folder: Path, strict: type, label: str) -> None:
+    """Refuses any batch or meta file whose MD5 is not the one torchvision publishes for the
+    official release, before anything is unpickled (a pickle can run code when loaded)."""
+    from torchvision.datasets.utils import check_integrity
+
+    for name, md5 in [*strict.train_list, *strict.test_list, (strict.meta["filename"], strict.meta["md5"])]:
+        if not check_integrity(folder / name, md5):
+            raise UserError(
+                f"{label} file {str(folder / name)!r} is not the official release (MD5 mismatch); it is refused "
+                f"unread, since a pickle can run code. Download the official archive (--set download=true), or "
+                f"for files you made yourself set {UNVERIFIED_ENV}=1"
+            )
+
+
 @functools.cache
 def _unchecked(cls_name: str) -> type:
-    """torchvision's reader with MD5s set to None: it verifies the six batch files and the
-    meta file against MD5s on *every* load, which would reject any subset or re-packed
-    copy; the archive's MD5 is still checked when downloading (with the strict class)."""
+    """torchvision's reader without its own MD5 checks: :func:`_verify_md5s` has already
+    checked each file (with a message naming it), or the user opted out for files they made."""
     from torchvision import datasets as tvd
 
     cls = getattr(tvd, cls_name)
@@ -100,14 +132,53 @@ def cifar100(root: Path | None, make_transforms: TransformFactory, *, download: 
 
 
 # ---------------------------------------------------------------- folder of class folders
-def _image_folder(path: Path, transform: Any) -> Any:
+class ReadableImage:
+    """``is_valid_file`` for torchvision's ``ImageFolder``: a file with an image extension that
+    PIL can decode. Unreadable ones (corrupt, truncated, not an image) are left out and listed
+    in ``skipped``, so a bad file costs a warning at the start, not a crash mid-epoch."""
+
+    def __init__(self) -> None:
+        self.skipped: list[str] = []
+
+    def __call__(self, path: str) -> bool:
+        from torchvision.datasets.folder import IMG_EXTENSIONS, has_file_allowed_extension
+
+        if not has_file_allowed_extension(path, IMG_EXTENSIONS):
+            return False
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            self.skipped.append(path)
+            return False
+        return True
+
+
+def _image_folder(path: Path) -> Any:
+    """torchvision's ``ImageFolder`` of ``path`` (no transform yet), its images checked; fewer
+    than two classes, or no readable image, is a UserError."""
     from torchvision.datasets import ImageFolder
 
+    readable = ReadableImage()
     try:
-        return ImageFolder(str(path), transform=transform)
+        folder = ImageFolder(str(path), is_valid_file=readable)
     except (FileNotFoundError, OSError) as exc:
         raise UserError(f"image folder {str(path)!r}: {str(exc).splitlines()[0]}; it needs one subfolder of images "
                         "per class") from None
+    if readable.skipped:
+        log.warning("image folder %s: skipped %d unreadable image(s), e.g. %s", path, len(readable.skipped),
+                    readable.skipped[0])
+    if len(folder.classes) < 2:
+        raise UserError(f"image folder {str(path)!r} has {len(folder.classes)} class ({', '.join(folder.classes)}); "
+                        "a classifier needs at least 2 class subfolders")
+    return folder
+
+
+def _with_transform(folder: Any, transform: Any) -> Any:
+    """A shallow copy of an ``ImageFolder`` with its own transform (the scan is not repeated)."""
+    out = copy.copy(folder)
+    out.transform = transform
+    return out
 
 
 @DATASETS.register("imagefolder")
@@ -126,22 +197,20 @@ def imagefolder(root: Path | None, make_transforms: TransformFactory, *, downloa
     probe = root / "train"
     test_dir = next((root / n for n in ("test", "val") if (root / n).is_dir()), None)
     if probe.is_dir() and test_dir is not None:
-        classes = _image_folder(probe, None).classes
-        info = DatasetInfo("imagefolder", len(classes), (0.5,) * 3, (0.5,) * 3, image_size)
-        train_tf, test_tf = make_transforms(info)
-        train = _image_folder(probe, T.Compose([resize, train_tf]))
-        test = _image_folder(test_dir, T.Compose([resize, test_tf]))
+        train, test = _image_folder(probe), _image_folder(test_dir)
         if test.classes != train.classes:
             raise UserError(f"image folder {str(root)!r}: {test_dir.name}/ classes {test.classes} differ from train/ "
                             f"classes {train.classes}")
-        return Datasets(train, test, info)
-    classes = _image_folder(root, None).classes
-    info = DatasetInfo("imagefolder", len(classes), (0.5,) * 3, (0.5,) * 3, image_size)
+        info = DatasetInfo("imagefolder", len(train.classes), (0.5,) * 3, (0.5,) * 3, image_size)
+        train_tf, test_tf = make_transforms(info)
+        return Datasets(_with_transform(train, T.Compose([resize, train_tf])),
+                        _with_transform(test, T.Compose([resize, test_tf])), info)
+    folder = _image_folder(root)
+    info = DatasetInfo("imagefolder", len(folder.classes), (0.5,) * 3, (0.5,) * 3, image_size)
     train_tf, test_tf = make_transforms(info)
-    train_all = _image_folder(root, T.Compose([resize, train_tf]))
-    test_all = _image_folder(root, T.Compose([resize, test_tf]))
-    train_idx, test_idx = _stratified_split(np.asarray(train_all.targets), 0.2, split_seed)
-    return Datasets(Subset(train_all, train_idx.tolist()), Subset(test_all, test_idx.tolist()), info)
+    train_idx, test_idx = _stratified_split(np.asarray(folder.targets), 0.2, split_seed)
+    return Datasets(Subset(_with_transform(folder, T.Compose([resize, train_tf])), train_idx.tolist()),
+                    Subset(_with_transform(folder, T.Compose([resize, test_tf])), test_idx.tolist()), info)
 
 
 # ---------------------------------------------------------------- scikit-learn digits

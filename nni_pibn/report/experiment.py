@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,24 +32,41 @@ class Trial:
     final: dict[str, Any] | None = None
 
 
+#: the final.json fields a report reads, with their JSON types; a field of another type is
+#: left out (the report then falls back on NNI's own metric), never a crash.
+FINAL_FIELDS: dict[str, tuple[type, ...]] = {
+    "test_acc": (int, float), "best_test_acc": (int, float), "params_m": (int, float), "gmac": (int, float),
+    "layers": (int,), "genotype": (dict,), "genotype_name": (str,), "op_set": (str,), "dataset": (str,),
+}
+
+
 def experiments_root() -> Path:
     return Path(os.environ.get("NNI_EXPERIMENT_DIR", Path.home() / "nni-experiments"))
 
 
+def read_final_json(path: Path) -> dict[str, Any] | None:
+    """A retraining's ``final.json`` with only well-typed :data:`FINAL_FIELDS` kept (booleans
+    are not numbers); None when it is unreadable, not UTF-8, not JSON or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
 
+    def fits(key: str, value: Any) -> bool:
+        types = FINAL_FIELDS.get(key)
+        return types is None or (isinstance(value, types) and not isinstance(value, bool))
+
+    return {k: v for k, v in data.items() if fits(k, v)}
 
 
 def find_final_json(log_path: str | None) -> dict[str, Any] | None:
-    """The newest ``final.json`` under a trial's output folder, if any."""
-    if not log_path or not Path(log_path).is_dir():
+    """The newest ``final.json`` under a trial's output folder, if any (see :func:`read_final_json`)."""
+    if not isinstance(log_path, str) or not log_path or not Path(log_path).is_dir():
         return None
     found = sorted(Path(log_path).rglob("final.json"), key=lambda p: p.stat().st_mtime)
-    if not found:
-        return None
-    try:
-        return json.loads(found[-1].read_text())
-    except (json.JSONDecodeError, OSError):
-        return None
+    return read_final_json(found[-1]) if found else None
 
 
 def resolve_experiment_dir(id_or_dir: str) -> Path:
@@ -69,6 +87,17 @@ def trials_from_dir(exp_dir: Path) -> list[Trial]:
     db = exp_dir / "db" / "nni.sqlite"
     if not db.is_file():
         raise UserError(f"{str(db)!r} is missing; is {str(exp_dir)!r} an NNI experiment folder?")
+    try:
+        trials = _read_trials(db)
+    except sqlite3.Error as exc:
+        raise UserError(f"{str(db)!r} is not a readable NNI database ({exc}); pass the folder of an NNI "
+                        "experiment, or --url of its running manager") from None
+    for t in trials.values():
+        t.final = find_final_json(t.log_path)
+    return list(trials.values())
+
+
+def _read_trials(db: Path) -> dict[str, Trial]:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         trials: dict[str, Trial] = {}
@@ -88,9 +117,7 @@ def trials_from_dir(exp_dir: Path) -> list[Trial]:
                 trials[tid].final_metric = _metric_value(data)
     finally:
         con.close()
-    for t in trials.values():
-        t.final = find_final_json(t.log_path)
-    return list(trials.values())
+    return trials
 
 
 def _get(url: str) -> Any:
@@ -101,21 +128,38 @@ def _get(url: str) -> Any:
         raise UserError(f"cannot read {url} ({exc}); is the NNI manager running? (nnictl view ID)") from None
 
 
+def check_url(url: str) -> str:
+    """``url`` when it is an http(s) URL with a host and a valid port, else a UserError."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UserError(f"--url {url!r}: {exc}; pass the NNI manager's address, e.g. http://127.0.0.1:8080") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise UserError(f"--url {url!r} is not an http(s) address; pass the NNI manager's, e.g. http://127.0.0.1:8080")
+    return url
+
+
 def trials_from_rest(base_url: str) -> list[Trial]:
     """Trials of a running experiment from ``/api/v1/nni/trial-jobs`` and ``/metric-data``."""
-    base = base_url.rstrip("/") + "/api/v1/nni"
+    base = check_url(base_url).rstrip("/") + "/api/v1/nni"
+    jobs = _get(base + "/trial-jobs")
+    if not isinstance(jobs, list) or not all(isinstance(j, dict) and "trialJobId" in j for j in jobs):
+        raise UserError(f"{base_url} did not answer as an NNI manager (no trial list at /api/v1/nni/trial-jobs); "
+                        "pass the address nnictl printed")
     out = []
-    for job in _get(base + "/trial-jobs"):
+    for job in jobs:
         params: dict[str, Any] = {}
         for hp in job.get("hyperParameters", []):
             try:
                 params = json.loads(hp).get("parameters", params)
             except (json.JSONDecodeError, AttributeError):
                 pass
-        finals = [m for m in job.get("finalMetricData", []) if m.get("type") == "FINAL"]
+        finals = [m for m in job.get("finalMetricData") or [] if isinstance(m, dict) and m.get("type") == "FINAL"]
         final_metric = _metric_value(finals[-1]["data"]) if finals else None
         log_path = job.get("logPath")
-        out.append(Trial(job["trialJobId"], job["status"], params, final_metric, log_path, find_final_json(log_path)))
+        status = str(job.get("status", "UNKNOWN"))
+        out.append(Trial(job["trialJobId"], status, params, final_metric, log_path, find_final_json(log_path)))
     return out
 
 

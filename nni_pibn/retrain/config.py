@@ -8,13 +8,12 @@ paper's is ``cifar10`` (``--set dataset=cifar10 --set data=DIR``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+
+from ..data.core import MAX_IMAGE_SIZE
+from ..skeleton import MAX_CHANNELS, MAX_LAYERS
 
 PRECISIONS = ("32", "16-mixed", "bf16-mixed")
-#: keys a resumed run may change (they do not alter what the next step computes);
-#: architecture keys are checked against the checkpoint itself.
-RESUME_MAY_CHANGE = frozenset({"devices", "accelerator", "precision", "num_workers", "data", "download", "onnx"})
-ARCHITECTURE_KEYS = frozenset({"genotype", "layers", "channels", "dataset"})
 
 
 @dataclass
@@ -50,25 +49,22 @@ class TrainConfig:
         for key, low in positive.items():
             if getattr(self, key) < low:
                 raise ValueError(f"{key} must be at least {low}, got {getattr(self, key)}")
-        for key in ("lr", "lr_min", "momentum", "weight_decay", "grad_clip", "cutout", "auxiliary_weight",
-                    "num_workers"):
+        highest = {"layers": MAX_LAYERS, "channels": MAX_CHANNELS, "image_size": MAX_IMAGE_SIZE}
+        for key, high in highest.items():
+            if getattr(self, key) > high:
+                raise ValueError(f"{key} must be at most {high}, got {getattr(self, key)} (the paper: layers 20, "
+                                 "channels 36, image_size 32)")
+        for key in ("lr_min", "momentum", "weight_decay", "grad_clip", "cutout", "auxiliary_weight",
+                    "num_workers", "seed"):
             if getattr(self, key) < 0:
                 raise ValueError(f"{key} must not be negative, got {getattr(self, key)}")
+        if not 0.0 < self.lr <= 10.0:
+            raise ValueError(f"lr must be positive and at most 10 (the paper: 0.025), got {self.lr}")
+        if self.lr_min > self.lr:
+            raise ValueError(f"lr_min ({self.lr_min}) must not exceed lr ({self.lr})")
         if not 0.0 <= self.drop_path_prob < 1.0:
             raise ValueError(f"drop_path_prob must lie in [0, 1), got {self.drop_path_prob}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.accelerator not in ("auto", "cpu", "gpu", "cuda"):
             raise ValueError(f"accelerator must be auto, cpu or gpu, got {self.accelerator!r}")
-
-
-def resume_conflicts(saved: TrainConfig, new: TrainConfig) -> list[str]:
-    """``key: saved -> new`` for every setting a resumed run may not change."""
-    out = []
-    for f in fields(TrainConfig):
-        if f.name in RESUME_MAY_CHANGE or f.name in ARCHITECTURE_KEYS:
-            continue
-        a, b = getattr(saved, f.name), getattr(new, f.name)
-        if a != b:
-            out.append(f"{f.name}: {a!r} -> {b!r}")
-    return out

@@ -29,9 +29,12 @@ from ..runs import (
     CHECKPOINT_DIR,
     EpochRecorder,
     EpochSeed,
+    RunStamp,
+    check_devices,
     check_identity,
     is_secondary_rank,
     last_checkpoint,
+    run_identity,
     save_net_weights,
     trainer_defaults,
     write_config,
@@ -79,8 +82,8 @@ def build_trainer(cfg: TrainConfig, run_dir: Path, callbacks: Sequence[pl.Callba
     try:
         return pl.Trainer(**kwargs)
     except (ValueError, RuntimeError) as exc:  # e.g. a precision the device lacks, more devices than exist
-        raise UserError(f"cannot set up training ({cfg.accelerator}, devices={cfg.devices}, precision={cfg.precision}): "
-                        f"{str(exc).splitlines()[0]}") from None
+        setting = f"{cfg.accelerator}, devices={cfg.devices}, precision={cfg.precision}"
+        raise UserError(f"cannot set up training ({setting}): {str(exc).splitlines()[0]}") from None
 
 
 def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
@@ -91,19 +94,20 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progre
     Data, genotype and (on resume) the checkpoint's identity are checked before anything is
     written; then ``config.yaml`` and ``genotype.json`` are (re)written and training starts."""
     run_dir = Path(run_dir)
+    check_devices(cfg.accelerator, cfg.devices, cfg.precision)
     data = build_datasets(cfg.dataset, cfg.data, augment=cfg.augment, cutout=cfg.cutout, download=cfg.download,
                           image_size=cfg.image_size)
     module = build_module(cfg, data.info)
-    ckpt_path = None
-    if resume:
-        ckpt_path = last_checkpoint(run_dir)
-        check_identity(ckpt_path, dict(module.hparams))
+    identity = run_identity("train", dict(module.hparams))
+    ckpt_path = last_checkpoint(run_dir) if resume else None
+    if ckpt_path is not None:
+        check_identity(ckpt_path, identity)  # missing, corrupt or another run's: one-line error, nothing written
     if not is_secondary_rank():
         write_config(run_dir, config_to_dict(cfg))
         write_json(module.genotype, run_dir / "genotype.json")
     nni_cb = NNIReport(metric="test_acc", stage="train")
     recorder = EpochRecorder(run_dir, METRICS, extras={"drop_path_prob": _drop_path_prob})
-    own = [EpochSeed(cfg.seed), recorder, nni_cb, LearningRateMonitor(logging_interval="epoch")]
+    own = [EpochSeed(cfg.seed), RunStamp(identity), recorder, nni_cb, LearningRateMonitor(logging_interval="epoch")]
     steps = len(data.train) // (cfg.batch_size * cfg.devices)  # type: ignore[arg-type]
     trainer = build_trainer(cfg, run_dir, [*own, *callbacks], progress, steps)
     on_gpu = trainer.accelerator.__class__.__name__ == "CUDAAccelerator"

@@ -1,5 +1,8 @@
 """Checkpoints: atomic writes, and the checks that make ``--resume`` refuse a wrong file.
 
+Every checkpoint carries the run's identity (:class:`RunStamp`: kind, genotype or op set,
+layers, width, dataset...), checked by :func:`check_identity` before a resume writes anything.
+
 Lightning's ``TorchCheckpointIO`` writes the final path in place, so a kill during the
 write leaves a truncated ``last.ckpt`` and nothing to resume from. :class:`AtomicCheckpointIO`
 writes beside it and renames (``nni_pibn.io.atomic_path``): a reader sees the old file or
@@ -14,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.plugins.io import TorchCheckpointIO
@@ -23,8 +27,12 @@ from ..io import atomic_path
 
 CHECKPOINT_DIR = "checkpoints"
 LAST = "last.ckpt"
-#: hyper-parameters that must match for a checkpoint to resume this run.
-IDENTITY_KEYS = ("genotype", "layers", "channels", "num_classes", "dataset", "auxiliary", "in_channels")
+#: what a checkpoint's network is: a resumed run must match the checkpoint on each of these
+#: keys that its identity has (a search has no genotype, a retraining no strategy).
+IDENTITY_KEYS = ("kind", "strategy", "op_set", "genotype", "layers", "channels", "nodes", "dataset",
+                 "num_classes", "in_channels", "auxiliary")
+#: the callback-state key under which :class:`RunStamp` stores the identity.
+STAMP = "RunStamp"
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -52,24 +60,58 @@ def read_checkpoint(path: str | Path, required: tuple[str, ...] = ("state_dict",
     keys, is a one-line UserError."""
     p = Path(path)
     if not p.is_file():
-        raise UserError(f"no checkpoint at {str(p)!r}: the run never finished an epoch; start it again without --resume")
+        raise UserError(f"no checkpoint at {str(p)!r}: the run never finished an epoch; "
+                        "start it again without --resume")
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, EOFError, RuntimeError, zipfile.BadZipFile, ValueError, OSError) as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise UserError(f"checkpoint {str(p)!r} is corrupt or unreadable ({reason}); delete it or resume another run") from None
+        raise UserError(f"checkpoint {str(p)!r} is corrupt or unreadable ({reason}); "
+                        "delete it or resume another run") from None
     if not isinstance(ckpt, dict) or any(key not in ckpt for key in required):
         raise UserError(f"checkpoint {str(p)!r} is not an nni-pibn {kind} checkpoint (no {'/'.join(required)})")
     return ckpt
 
 
+def run_identity(kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"kind": kind}`` plus the :data:`IDENTITY_KEYS` that ``values`` holds."""
+    return {"kind": kind, **{key: values[key] for key in IDENTITY_KEYS[1:] if key in values}}
+
+
+class RunStamp(pl.Callback):
+    """Stores the run's identity (:func:`run_identity`) in every checkpoint, so that
+    :func:`check_identity` can tell before a resume whether a checkpoint belongs to this run."""
+
+    def __init__(self, identity: Mapping[str, Any]) -> None:
+        self.identity = dict(identity)
+
+    @property
+    def state_key(self) -> str:
+        return STAMP
+
+    def state_dict(self) -> dict[str, Any]:
+        return dict(self.identity)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        pass  # the run keeps its own identity; check_identity compared the two before fit
+
+
 def check_identity(path: str | Path, expected: Mapping[str, Any]) -> dict[str, Any]:
-    """Raises a UserError naming the first of :data:`IDENTITY_KEYS` where the checkpoint and
-    ``expected`` differ (another genotype, layer count, width, dataset); returns the checkpoint."""
-    ckpt = read_checkpoint(path)
-    hp = dict(ckpt["hyper_parameters"])
-    for key in IDENTITY_KEYS:
-        have, want = hp.get(key), expected.get(key)
+    """Reads the checkpoint at ``path`` and raises a one-line UserError unless its stamp has
+    the kind and every identity key of ``expected`` (see :func:`run_identity`); returns it."""
+    kind = expected["kind"]
+    ckpt = read_checkpoint(path, ("state_dict", "callbacks"), kind)
+    stamp = ckpt["callbacks"].get(STAMP) if isinstance(ckpt["callbacks"], Mapping) else None
+    if not isinstance(stamp, Mapping):
+        raise UserError(f"checkpoint {str(path)!r} carries no nni-pibn run identity; it was not written by "
+                        f"'nni-pibn {kind}': start a new run with --out")
+    if stamp.get("kind") != kind:
+        raise UserError(f"checkpoint {str(path)!r} belongs to a {stamp.get('kind')} run, not a {kind} run; "
+                        f"resume it with 'nni-pibn {stamp.get('kind')} --resume'")
+    for key in IDENTITY_KEYS[1:]:
+        if key not in expected:
+            continue
+        have, want = stamp.get(key), expected[key]
         if have != want:
             if key == "genotype":
                 have, want = "a different genotype", "this one"

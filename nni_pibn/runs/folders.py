@@ -40,10 +40,7 @@ def nni_output_dir() -> Path | None:
 
 def is_secondary_rank() -> bool:
     """True in DDP ranks other than 0 (Lightning's launcher and torchrun set these variables)."""
-    for var in ("RANK", "LOCAL_RANK"):
-        if os.environ.get(var, "0") not in ("", "0"):
-            return True
-    return False
+    return any(os.environ.get(var, "0") not in ("", "0") for var in ("RANK", "LOCAL_RANK"))
 
 
 def default_run_dir(kind: str, base: str | Path = "runs") -> Path:
@@ -67,19 +64,35 @@ def create_run_dir(path: str | Path | None, kind: str = "train") -> Path:
             raise UserError("this DDP rank does not know the run folder: pass --out when launching ranks yourself")
         return Path(shared)
     run_dir = Path(path) if path is not None else default_run_dir(kind)
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+    if run_dir.is_file():
+        raise UserError(f"--out {str(run_dir)!r} is a file, not a folder; choose another --out")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
         raise UserError(f"run folder {str(run_dir)!r} already holds files; pass --resume {run_dir} to continue "
                         "it, or choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(run_dir, "--out")
     os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
     return run_dir
+
+
+def make_folder(path: Path, what: str) -> None:
+    """``mkdir -p path``; a path below a file, too long a name or an unwritable place is a UserError."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".nni-pibn-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(f"{what} {str(path)!r}: cannot create a folder there ({reason}); choose a writable "
+                        "place with a shorter path") from None
 
 
 def open_run_dir(path: str | Path) -> Path:
     """An existing run folder to resume; it must hold ``config.yaml``."""
     run_dir = Path(path)
     if not (run_dir / CONFIG).is_file():
-        raise UserError(f"--resume {str(run_dir)!r}: not a run folder (no {CONFIG}); pass a folder an earlier run wrote")
+        raise UserError(f"--resume {str(run_dir)!r}: not a run folder (no {CONFIG}); "
+                        "pass a folder an earlier run wrote")
     if not is_secondary_rank():
         os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
     return run_dir
@@ -94,10 +107,11 @@ def write_config(run_dir: str | Path, config: dict[str, Any]) -> Path:
 
 
 def read_config(run_dir: str | Path) -> dict[str, Any]:
+    """The run's saved ``config.yaml``; unreadable, not UTF-8, not YAML or not a mapping: a UserError."""
     path = Path(run_dir) / CONFIG
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise UserError(f"cannot read {str(path)!r} ({type(exc).__name__}); the run folder is damaged") from None
     if not isinstance(data, dict):
         raise UserError(f"{str(path)!r} does not hold a config mapping; the run folder is damaged")

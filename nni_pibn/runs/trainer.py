@@ -5,7 +5,7 @@ A run's Trainer writes ``checkpoints/last.ckpt`` every epoch through
 ``<run>/tb``, runs no sanity validation (it would shift the RNG between a fresh and a
 resumed run), and leaves sharding to the loaders' own
 :class:`~nni_pibn.data.EpochSampler` (``use_distributed_sampler=False``). Several devices
-mean DDP.
+mean DDP. :func:`check_devices` refuses, up front, device settings the machine cannot honour.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from ..errors import UserError
 from .checkpoint import AtomicCheckpointIO, last_checkpoint_callback
 
 
@@ -34,3 +35,23 @@ def trainer_defaults(run_dir: str | Path, *, epochs: int, accelerator: str, devi
         "default_root_dir": str(run_dir), "num_sanity_val_steps": 0, "use_distributed_sampler": False,
         "enable_progress_bar": progress,
     }
+
+
+def check_devices(accelerator: str, devices: int, precision: str = "32") -> None:
+    """Refuses, before anything is written, a device setting this machine cannot run as asked:
+    a GPU accelerator without a CUDA GPU, more GPUs than exist, fp16 mixed precision on a CPU
+    (Lightning would run something else), bf16 on a GPU without bf16."""
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if accelerator in ("gpu", "cuda") and gpus == 0:
+        raise UserError(f"accelerator={accelerator} but this machine has no usable CUDA GPU; "
+                        "use accelerator=auto (a GPU when there is one) or accelerator=cpu")
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and gpus > 0)
+    if on_gpu and devices > gpus:
+        raise UserError(f"devices={devices} but this machine has {gpus} GPU(s); use devices={gpus} or fewer")
+    if precision == "16-mixed" and not on_gpu:
+        raise UserError("precision=16-mixed needs a CUDA GPU and this run computes on the CPU; "
+                        "use precision=bf16-mixed or 32 there")
+    if precision == "bf16-mixed" and on_gpu and not torch.cuda.is_bf16_supported():
+        raise UserError("precision=bf16-mixed: this GPU has no bfloat16 support; use precision=16-mixed or 32")

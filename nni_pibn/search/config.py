@@ -9,10 +9,10 @@ betas (0.5, 0.999) and weight decay 1e-3); second-order DARTS. The dataset defau
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-#: keys a resumed search may change (they do not alter what the next step computes).
-RESUME_MAY_CHANGE = frozenset({"accelerator", "devices", "num_workers", "data", "download", "progress"})
+from ..data.core import MAX_IMAGE_SIZE
+from ..skeleton import MAX_CHANNELS, MAX_LAYERS, MAX_NODES
 
 
 @dataclass
@@ -52,16 +52,16 @@ class SearchConfig:
                     "num_workers"):
             if getattr(self, key) < 0:
                 raise ValueError(f"{key} must not be negative, got {getattr(self, key)}")
+        highest = {"layers": MAX_LAYERS, "channels": MAX_CHANNELS, "nodes": MAX_NODES, "image_size": MAX_IMAGE_SIZE}
+        for key, high in highest.items():
+            if getattr(self, key) > high:
+                raise ValueError(f"{key} must be at most {high}, got {getattr(self, key)} (the paper searches "
+                                 "8 cells of 4 nodes, 16 channels, 32x32 images)")
+        if self.seed < 0:
+            raise ValueError(f"seed must not be negative, got {self.seed}")
+        if not 0.0 < self.lr <= 10.0:
+            raise ValueError(f"lr must be positive and at most 10 (the paper: 0.0025), got {self.lr}")
         if not 0.0 < self.train_portion < 1.0:
             raise ValueError(f"train_portion must lie strictly between 0 and 1, got {self.train_portion}")
         if self.accelerator not in ("auto", "cpu", "gpu", "cuda"):
             raise ValueError(f"accelerator must be auto, cpu or gpu, got {self.accelerator!r}")
-
-
-def resume_conflicts(saved: SearchConfig, new: SearchConfig) -> list[str]:
-    """``key: saved -> new`` for every setting a resumed search may not change."""
-    return [
-        f"{f.name}: {getattr(saved, f.name)!r} -> {getattr(new, f.name)!r}"
-        for f in fields(SearchConfig)
-        if f.name not in RESUME_MAY_CHANGE and getattr(saved, f.name) != getattr(new, f.name)
-    ]

@@ -8,8 +8,9 @@ logs under ``tb/``, and at the end ``genotype.json`` (the genotype, NNI's dict, 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pytorch_lightning as pl
 
@@ -18,13 +19,16 @@ from ..data import build_datasets, search_split, seed_all, seeded_loader
 from ..errors import UserError
 from ..genotype import from_nni, write_json
 from ..nni_report import NNIReport
-from ..ops.sets import OP_SETS, parse_op_set
+from ..ops.sets import op_names, parse_op_set
 from ..runs import (
     EpochRecorder,
     EpochSeed,
+    RunStamp,
+    check_devices,
+    check_identity,
     is_secondary_rank,
     last_checkpoint,
-    read_checkpoint,
+    run_identity,
     trainer_defaults,
     write_config,
 )
@@ -69,12 +73,14 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
 
     run_dir = Path(run_dir)
     op_set = str(parse_op_set(cfg.op_set))
+    check_devices(cfg.accelerator, cfg.devices)
     factory = STRATEGIES.get(cfg.strategy)
-    ckpt_path = None
-    if resume:
-        ckpt_path = last_checkpoint(run_dir)
-        read_checkpoint(ckpt_path, ("state_dict", "callbacks"), "search")  # missing or corrupt: one-line error
+    ckpt_path = last_checkpoint(run_dir) if resume else None
     train_loader, val_loader, num_classes, in_channels = build_loaders(cfg)
+    identity = run_identity("search", {**config_to_dict(cfg), "op_set": op_set, "num_classes": num_classes,
+                                       "in_channels": in_channels})
+    if ckpt_path is not None:
+        check_identity(ckpt_path, identity)  # missing, corrupt or another run's: one-line error, nothing written
     seed_all(cfg.seed)
     strategy = with_arch_validation(factory(**_strategy_options(cfg)))
     space = PIBSpace(op_set=op_set, channels=cfg.channels, layers=cfg.layers, nodes=cfg.nodes,
@@ -90,8 +96,9 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
         learning_rate=cfg.lr, min_learning_rate=cfg.lr_min, momentum=cfg.momentum,
         weight_decay=cfg.weight_decay, num_classes=num_classes,
     )
+    own = [EpochSeed(cfg.seed), RunStamp(identity), recorder, nni_cb]
     start = time.time()
-    arch = run_search(strategy, space, evaluator, callbacks=[EpochSeed(cfg.seed), recorder, nni_cb, *callbacks],
+    arch = run_search(strategy, space, evaluator, callbacks=[*own, *callbacks],
                       ckpt_path=ckpt_path)
     if is_secondary_rank():
         return None
@@ -101,7 +108,7 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
     meta = {
         "strategy": cfg.strategy,
         "op_set": op_set,
-        "op_names": [n for n in OP_SETS.get(parse_op_set(op_set).name).names],
+        "op_names": op_names(op_set),
         "export_rule": "darts" if cfg.strategy in ("darts", "darts2", "gumbel_darts") else cfg.strategy,
         "epochs": cfg.epochs,
         "final_val_acc": recorder.rows[-1]["val_acc"] if recorder.rows else None,
