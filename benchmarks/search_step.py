@@ -1,47 +1,63 @@
-"""Time and memory of one search step: first-order (``darts``) vs second-order (``darts2``) DARTS.
+"""Time and memory of one search step, first-order (``darts``) and second-order (``darts2``)
+DARTS, optionally against another git revision of nni_pibn in the same run.
 
-Both strategies search the same space on the same random batches, each in a fresh
-subprocess (so peak memory is its own). A step is the one-shot module's whole
-``training_step`` (architecture step + weight step), timed by a Lightning callback; the
-first ``--warmup`` steps are not counted. Peak memory: ``torch.cuda.max_memory_allocated``
-from the start of training (weights included) on CUDA; on CPU the growth of the process'
-peak RSS (``ru_maxrss``) from the start of training (activations, gradients, optimizer
-state; the weights are already resident). CPU runs use ``--threads 1`` by default: on a
-shared 2-core machine more threads spin-wait and make timings meaningless.
+A step is the one-shot module's whole ``training_step`` (architecture step + weight step),
+timed by a Lightning callback on random batches; the first ``--warmup`` steps are not
+counted. Each measurement runs in a fresh subprocess (so peak memory is its own); with
+``--compare REV`` the revision is checked out in a temporary git worktree and the two
+revisions alternate round by round (A B B A ...), so a machine that gets busier or quieter
+during the run affects both alike. Reported: the median over rounds of each subprocess'
+median step time, and old/new ratios (> 1: this revision is faster).
 
-    .venv/bin/python benchmarks/search_step.py                      # DARTS 8 ops, C 16, 8 cells, batch 16
-    .venv/bin/python benchmarks/search_step.py --op-set pibn --device cuda --batch 64 --steps 20
+Peak memory of a step: ``torch.cuda.max_memory_allocated`` during the timed steps on CUDA.
+On CPU, the peak RSS during one steady-state step above the RSS when it starts (Linux'
+``/proc/self/clear_refs`` resets the peak after the warm-up steps, so one-time costs such
+as oneDNN's kernel caches are not counted), in a separate subprocess per (revision,
+strategy) run with ``MALLOC_MMAP_THRESHOLD_=65536``: glibc otherwise keeps freed heap
+blocks in its arenas, so RSS would reflect fragmentation as much as live tensors; above the
+threshold every allocation is an mmap returned to the OS when freed, so RSS follows live
+memory (too slow for the timing runs, which use the default).
+CPU runs use ``--threads 1`` by default: on a shared 2-core machine more threads spin-wait
+and make timings meaningless.
 
-The cost floor of second order is about 5 forward-backward passes against 2 (ratio ~2.5).
+    .venv/bin/python benchmarks/search_step.py --op-set pibn --channels 2 --layers 5 --batch 2 --image 8 --compare f6b520e
+    .venv/bin/python benchmarks/search_step.py --op-set pibn --channels 8 --layers 5 --batch 16 --compare f6b520e
+    .venv/bin/python benchmarks/search_step.py --op-set pibn --channels 16 --layers 8 --batch 64 --device cuda
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
+REPO = Path(__file__).resolve().parents[1]
 STRATEGIES = ("darts", "darts2")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--op-set", default="darts", help="op set of the space (darts: DARTS' 8 ops, pibn: the paper's 10)")
+    p.add_argument("--op-set", default="pibn", help="op set of the space (pibn: the paper's 10 ops; darts: DARTS' 8)")
     p.add_argument("--channels", type=int, default=16)
     p.add_argument("--layers", type=int, default=8)
     p.add_argument("--nodes", type=int, default=4)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--image", type=int, default=32, help="image side (CIFAR: 32)")
-    p.add_argument("--steps", type=int, default=3, help="timed steps per strategy")
+    p.add_argument("--steps", type=int, default=3, help="timed steps per subprocess")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps first")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)")
+    p.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
+    p.add_argument("--compare", metavar="REV", help="also time git revision REV (a worktree), alternating")
+    p.add_argument("--rounds", type=int, default=3, help="subprocesses per (revision, strategy)")
     p.add_argument("--worker", choices=STRATEGIES, help=argparse.SUPPRESS)
     return p
 
@@ -68,13 +84,14 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
             torch.cuda.synchronize()
 
     class StepTimer(pl.Callback):
-        def on_train_start(self, trainer, pl_module) -> None:
-            if cuda:
-                torch.cuda.reset_peak_memory_stats()
-            rss["before"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
             sync()
+            if batch_idx == args.warmup:  # the first timed step: memory from here on
+                if cuda:
+                    torch.cuda.reset_peak_memory_stats()
+                else:
+                    Path("/proc/self/clear_refs").write_text("5")  # peak RSS := current RSS
+                    rss["before"] = _status_kib("VmRSS")
             self.t0 = time.perf_counter()
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
@@ -88,48 +105,127 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
     loaders = [DataLoader(TensorDataset(x, y), batch_size=args.batch) for _ in range(2)]
     trainer = {
         "accelerator": "gpu" if cuda else "cpu", "devices": 1, "max_epochs": 1, "limit_train_batches": total,
-        "enable_checkpointing": False, "logger": False, "enable_progress_bar": False, "enable_model_summary": False,
+        "limit_val_batches": 0, "enable_checkpointing": False, "logger": False, "enable_progress_bar": False,
+        "enable_model_summary": False,
     }
     space = PIBSpace(op_set=args.op_set, channels=args.channels, layers=args.layers, nodes=args.nodes)
     evaluator = build_search_evaluator(*loaders, trainer)
     run_search(build_strategy(args.worker), space, evaluator, callbacks=[StepTimer()], seed=0)
     if cuda:
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
-    else:  # ru_maxrss is in KiB on Linux
-        peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss["before"]) / 1024
-    return {"strategy": args.worker, "median_s": statistics.median(times), "peak_mb": peak_mb, "steps": len(times)}
+    else:
+        peak_mb = (_status_kib("VmHWM") - rss["before"]) / 1024
+    return {"median_s": statistics.median(times), "peak_mb": peak_mb, "steps": len(times)}
+
+
+def _status_kib(field: str) -> int:
+    """A ``kB`` field of ``/proc/self/status`` (VmRSS: resident now, VmHWM: peak resident)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def _measure(root: Path, strategy: str, passthrough: list[str], memory: bool = False) -> dict[str, Any]:
+    """One worker subprocess importing nni_pibn from ``root`` (``memory``: the CPU memory pass)."""
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    if "--threads" not in passthrough or passthrough[passthrough.index("--threads") + 1] != "0":
+        env["OMP_NUM_THREADS"] = "1"
+    extra: list[str] = []
+    if memory:
+        env["MALLOC_MMAP_THRESHOLD_"] = "65536"
+        extra = ["--steps", "1", "--warmup", "2"]
+    out = subprocess.run([sys.executable, __file__, *passthrough, *extra, "--worker", strategy],
+                         capture_output=True, text=True, check=False, env=env, cwd=root)
+    if out.returncode != 0:
+        raise RuntimeError(f"worker ({root}, {strategy}) failed:\n{out.stderr[-4000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _worktree(rev: str, where: Path) -> Path:
+    path = where / f"rev-{rev.replace('/', '_')}"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(path), rev],
+                   check=True, capture_output=True, text=True)
+    return path
+
+
+def _passthrough(argv: list[str]) -> list[str]:
+    """The command line without ``--compare``/``--rounds``/``--strategies`` (workers take one strategy)."""
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("--compare", "--rounds"):
+            i += 2
+        elif a == "--strategies":
+            i += 1
+            while i < len(argv) and not argv[i].startswith("--"):
+                i += 1
+        else:
+            out.append(a)
+            i += 1
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(argv if argv is not None else sys.argv[1:])
     args = _parser().parse_args(argv)
     if args.worker:
         print(json.dumps(_worker(args)))
         return 0
-    passthrough = list(argv if argv is not None else sys.argv[1:])
-    results = {}
-    for name in STRATEGIES:
-        out = subprocess.run(
-            [sys.executable, __file__, *passthrough, "--worker", name],
-            capture_output=True, text=True, check=False,
-        )
-        if out.returncode != 0:
-            sys.stderr.write(out.stderr[-4000:])
-            return out.returncode
-        results[name] = json.loads(out.stdout.strip().splitlines()[-1])
-    mem = "peak CUDA MiB" if args.device == "cuda" else "peak RSS growth MiB"
-    print(
-        f"space: op set {args.op_set}, C {args.channels}, {args.layers} cells, {args.nodes} nodes; "
-        f"batch {args.batch} x {args.image}x{args.image}; device {args.device}; "
-        f"{args.steps} timed steps after {args.warmup} warm-up; {args.threads or 'default'} thread(s)"
-    )
-    print(f"{'strategy':<10} {'median s/step':>14} {mem:>22}")
-    for name, r in results.items():
-        print(f"{name:<10} {r['median_s']:>14.3f} {r['peak_mb']:>22.1f}")
-    first, second = results["darts"], results["darts2"]
-    ratio_t = second["median_s"] / first["median_s"]
-    ratio_m = second["peak_mb"] / first["peak_mb"] if first["peak_mb"] > 0 else float("nan")
-    print(f"second/first order: time x{ratio_t:.2f}, memory x{ratio_m:.2f}")
+    passthrough = _passthrough(argv)
+    with tempfile.TemporaryDirectory(prefix="nni_pibn_bench_") as tmp:
+        roots = {"new": REPO}
+        if args.compare:
+            roots = {"old": _worktree(args.compare, Path(tmp)), "new": REPO}
+        results: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        try:
+            for r in range(args.rounds):
+                order = list(roots) if r % 2 == 0 else list(reversed(roots))
+                for rev in order:
+                    for strategy in args.strategies:
+                        res = _measure(roots[rev], strategy, passthrough)
+                        results.setdefault((rev, strategy), []).append(res)
+                        print(f"round {r + 1}/{args.rounds} {rev:>3} {strategy:<7} {res['median_s']:.4f} s/step",
+                              flush=True)
+            if args.device == "cpu":
+                for rev in roots:
+                    for strategy in args.strategies:
+                        peak = _measure(roots[rev], strategy, passthrough, memory=True)["peak_mb"]
+                        for res in results[(rev, strategy)]:
+                            res["peak_mb"] = peak
+                        print(f"memory pass {rev:>3} {strategy:<7} {peak:.1f} MiB", flush=True)
+        finally:
+            if args.compare:
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(roots["old"])],
+                               capture_output=True, check=False)
+    _report(args, results, list(roots))
     return 0
+
+
+def _report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[str, Any]]], revs: list[str]) -> None:
+    mem = "peak CUDA MiB" if args.device == "cuda" else "step peak MiB (RSS)"
+    label = {"old": f"old ({args.compare})", "new": "new (this tree)"}
+    print(f"\nspace: op set {args.op_set}, C {args.channels}, {args.layers} cells, {args.nodes} nodes; batch "
+          f"{args.batch} x {args.image}x{args.image}; {args.device}; {args.steps} timed steps after {args.warmup} "
+          f"warm-up per subprocess, {args.rounds} rounds; {args.threads or 'default'} thread(s)")
+    print(f"{'revision':<22} {'strategy':<8} {'median s/step':>14} {mem:>20}")
+    summary: dict[tuple[str, str], tuple[float, float]] = {}
+    for rev in revs:
+        for strategy in args.strategies:
+            runs = results[(rev, strategy)]
+            t = statistics.median(r["median_s"] for r in runs)
+            m = statistics.median(r["peak_mb"] for r in runs)
+            summary[(rev, strategy)] = (t, m)
+            print(f"{label[rev]:<22} {strategy:<8} {t:>14.4f} {m:>20.1f}")
+    if "old" in revs:
+        for strategy in args.strategies:
+            (to, mo), (tn, mn) = summary[("old", strategy)], summary[("new", strategy)]
+            mem_ratio = mn / mo if mo > 0 else float("nan")
+            print(f"{strategy}: old/new time x{to / tn:.2f} (new is {to / tn:.2f}x faster), new/old memory x{mem_ratio:.2f}")
+    if len(args.strategies) == 2:
+        for rev in revs:
+            (t1, _), (t2, _) = summary[(rev, "darts")], summary[(rev, "darts2")]
+            print(f"{label[rev]}: second/first order time x{t2 / t1:.2f}")
 
 
 if __name__ == "__main__":

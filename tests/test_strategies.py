@@ -18,7 +18,7 @@ from nni_pibn.errors import UserError
 from nni_pibn.genotype import from_nni
 from nni_pibn.space import PIBSpace
 from nni_pibn.strategies import (
-    DIFFERENTIABLE,
+    ONE_SHOT,
     STRATEGIES,
     AlphaHistory,
     DartsSecondOrder,
@@ -30,6 +30,10 @@ from nni_pibn.strategies import (
     run_search,
 )
 from nni_pibn.strategies.export import DartsRuleMixedCell
+from nni_pibn.strategies.registry import names_in
+
+ONE_SHOT_NAMES = names_in(ONE_SHOT)
+DIFFERENTIABLE = [n for n in ONE_SHOT_NAMES if STRATEGIES.get(n).differentiable]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -229,8 +233,9 @@ def test_strategy_export_uses_darts_rule_on_the_real_cell() -> None:
 # ---- registry -----------------------------------------------------------------------------
 
 
-def test_registry_lists_the_six_strategies() -> None:
-    assert set(STRATEGIES.names()) == {"darts", "darts2", "gumbel_darts", "random_oneshot", "enas", "proxyless"}
+def test_registry_holds_nni_one_shot_strategies_and_darts2() -> None:
+    assert {"darts", "darts2", "gumbel_darts", "random_oneshot", "enas", "proxyless"} <= set(ONE_SHOT_NAMES)
+    assert set(DIFFERENTIABLE) == {"darts", "darts2", "gumbel_darts"}
 
 
 def test_unknown_strategy_lists_valid_names() -> None:
@@ -257,7 +262,7 @@ def _enas_available() -> bool:
     return sampling.has_tianshou
 
 
-@pytest.mark.parametrize("name", STRATEGIES.names())
+@pytest.mark.parametrize("name", ONE_SHOT_NAMES)
 def test_strategy_searches_one_epoch_and_exports_a_valid_genotype(name: str) -> None:
     if name == "enas" and not _enas_available():
         with pytest.raises(UserError, match="tianshou"):
@@ -305,3 +310,88 @@ def test_resume_from_checkpoint_restores_alphas(tmp_path) -> None:
     assert sorted(float(s.sum()) for s in restored.values()) == pytest.approx(
         sorted(float(a.detach().sum()) for a in saved.values())
     )
+
+
+# ---- registry behaviour -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ONE_SHOT_NAMES)
+def test_every_strategy_reads_the_options_it_lists(name: str) -> None:
+    """Each listed key changes what the built NNI strategy is configured with."""
+    from nni_pibn.search.config import SearchConfig
+
+    kind = STRATEGIES.get(name)
+    if name == "enas" and not _enas_available():
+        pytest.skip("tianshou missing")
+    changed = {"arch_lr": 0.123, "grad_clip": 1.25, "warmup_epochs": 3, "hvp": "exact", "fd_eps": 0.5,
+               "fused_cell": False}
+    base = vars(kind.build(SearchConfig(strategy=name))).copy()
+    for key in kind.options:
+        other = vars(kind.build(SearchConfig(strategy=name, **{key: changed[key]})))
+        assert other != base, f"{name} lists {key} but ignores it"
+
+
+@pytest.mark.parametrize("name", ONE_SHOT_NAMES)
+def test_an_option_the_strategy_does_not_read_is_refused(name: str) -> None:
+    from nni_pibn.search.config import SearchConfig
+    from nni_pibn.strategies.registry import strategy_option_keys
+
+    kind = STRATEGIES.get(name)
+    unused = sorted(strategy_option_keys() - kind.options)
+    values = {"arch_lr": 0.5, "warmup_epochs": 2, "hvp": "exact", "fd_eps": 0.5, "fused_cell": False,
+              "grad_clip": 1.0}
+    for key in [k for k in unused if k in values]:
+        with pytest.raises(UserError, match=f"strategy '{name}' does not use {key}"):
+            kind.check_options(SearchConfig(strategy=name, **{key: values[key]}))
+    kind.check_options(SearchConfig(strategy=name))  # defaults are never an error
+
+
+def test_arch_validation_loop_reports_the_supernet_accuracy_on_the_arch_half() -> None:
+    """val_acc after an epoch is the eval-mode accuracy of the supernet on the arch-val loader."""
+    x, y = _batch(0, n=8)
+    val_x, val_y = _batch(9, n=8)
+    train = DataLoader(TensorDataset(x, y), batch_size=4)
+    val = DataLoader(TensorDataset(val_x, val_y), batch_size=4)
+    evaluator = build_search_evaluator(train, val, TRAINER)
+    torch.manual_seed(0)
+    space = PIBSpace(channels=4, layers=3, nodes=2)
+    run_search(build_strategy("darts"), space, evaluator, seed=0)
+    space.eval()
+    with torch.no_grad():
+        acc = float((space(val_x).argmax(1) == val_y).float().mean())
+        loss = float(F.cross_entropy(space(val_x), val_y))
+    metrics = evaluator.trainer.callback_metrics
+    assert float(metrics["val_acc"]) == pytest.approx(acc)
+    assert float(metrics["val_loss"]) == pytest.approx(loss, rel=1e-5)
+
+
+def _ddp_worker(rank: int, port: int, out: str) -> None:
+    import torch.distributed as dist
+
+    from nni_pibn.strategies.modules import all_reduce_mean
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        tensors = [torch.full((3,), float(rank + 1)), torch.full((2, 2), 10.0 * (rank + 1))]
+        all_reduce_mean(tensors)
+        # a second-order arch step on a different batch per rank: the averaged alpha gradients agree
+        module, opt, _, alphas = _darts2_setup(lr=0.025)
+        module.unrolled_backward(_batch(10 + rank, torch.float64), _batch(20 + rank, torch.float64), opt)
+        grads = [a.grad.clone() for a in alphas]
+        all_reduce_mean(grads)
+        torch.save({"tensors": tensors, "grads": grads}, f"{out}/rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_all_reduce_mean_over_two_cpu_processes(tmp_path) -> None:
+    import torch.multiprocessing as mp
+
+    from nni_pibn.nnictl import free_port
+
+    mp.spawn(_ddp_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
+    for t0, t1 in zip(r0["tensors"], r1["tensors"]):
+        assert torch.equal(t0, t1)
+    assert torch.equal(r0["tensors"][0], torch.full((3,), 1.5)) and torch.equal(r0["tensors"][1], torch.full((2, 2), 15.0))
+    assert all(torch.equal(a, b) for a, b in zip(r0["grads"], r1["grads"]))

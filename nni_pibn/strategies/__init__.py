@@ -1,42 +1,41 @@
-"""Search strategies by name: NNI's one-shot strategies, second-order DARTS, and adapters.
+"""Search strategies by name: NNI's one-shot and multi-trial strategies, second-order DARTS.
 
-| name | strategy | export |
-|---|---|---|
-| ``darts`` | NNI DARTS, first order | DARTS' rule |
-| ``darts2`` | :class:`DartsSecondOrder` (unrolled, design.md section 6) | DARTS' rule |
-| ``gumbel_darts`` | NNI GumbelDARTS | DARTS' rule on softmax(alpha) |
-| ``random_oneshot`` | NNI RandomOneShot (uniform path sampling) | a random architecture |
-| ``enas`` | NNI ENAS with tagged train/val batches (needs tianshou 0.4.11 + gym) | controller sample |
-| ``proxyless`` | NNI Proxyless with a ``Cell`` adapter | most likely op/input per slot |
-
-Each factory takes keyword options forwarded to the NNI strategy (``arc_learning_rate``,
-``gradient_clip_val``, ``warmup_epochs``, ...); the differentiable ones default to DARTS'
-``gradient_clip_val=5``. Seeding is the caller's: :func:`run_search` takes ``seed``.
+:data:`STRATEGIES` maps a name to a :class:`StrategyKind` that knows how it reads the
+search config, its family, whether it learns per-edge weights and how it exports
+(``registry.py``); the one-shot ones are registered in ``oneshot.py``, the multi-trial ones
+in ``multitrial.py``. Seeding is the caller's: :func:`run_search` takes ``seed``.
 
 Usage::
 
-    strategy = build_strategy("darts2", arc_learning_rate=3e-4)
+    strategy = build_strategy("darts2")                       # the config's defaults
+    strategy = build_strategy("darts2", SearchConfig(hvp="exact", arch_lr=1e-3))
     arch = run_search(strategy, PIBSpace(), build_search_evaluator(train, val, trainer_kwargs))
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from typing import Any
 
-from nni.nas.strategy import RandomOneShot
 from nni.nas.strategy.base import Strategy
 
-from ..errors import UserError
-from ..registry import Registry
-from .adapters import EnasTagged, ProxylessCell
+from . import oneshot  # noqa: F401  (registers the one-shot strategies)
+from .adapters import EnasTagged, ProxylessCell, RandomOneShotValidated
 from .darts2 import DartsFirstOrder, DartsSecondOrder, GumbelDartsRule
 from .evaluator import SearchClassificationModule, build_search_evaluator
 from .export import AlphaHistory, darts_rule_export, edge_weights, edge_weights_of
+from .registry import MULTI_TRIAL, ONE_SHOT, STRATEGIES, StrategyKind, names_in
 from .runner import run_search
 
+try:  # the multi-trial strategies register themselves when their module is present
+    importlib.import_module(f"{__name__}.multitrial")
+except ModuleNotFoundError as exc:  # pragma: no cover - only while it is being written
+    if exc.name != f"{__name__}.multitrial":
+        raise
+
 __all__ = [
-    "DIFFERENTIABLE",
+    "MULTI_TRIAL",
+    "ONE_SHOT",
     "STRATEGIES",
     "AlphaHistory",
     "DartsFirstOrder",
@@ -44,74 +43,33 @@ __all__ = [
     "EnasTagged",
     "GumbelDartsRule",
     "ProxylessCell",
+    "RandomOneShotValidated",
     "SearchClassificationModule",
+    "StrategyKind",
     "build_search_evaluator",
     "build_strategy",
     "darts_rule_export",
+    "differentiable",
     "edge_weights",
     "edge_weights_of",
+    "names_in",
     "run_search",
 ]
 
-StrategyFactory = Callable[..., Strategy]
-#: name -> ``(**options) -> nni Strategy``.
-STRATEGIES: Registry[StrategyFactory] = Registry("strategy")
-#: strategies with architecture logits on every cell edge (DARTS-rule export, alpha history).
-DIFFERENTIABLE = ("darts", "darts2", "gumbel_darts")
 
-_CLIP = {"gradient_clip_val": 5.0}
+def build_strategy(name: str, cfg: Any = None, **nni_options: Any) -> Strategy:
+    """The NNI strategy registered as ``name`` for search config ``cfg`` (default: the
+    defaults of ``SearchConfig``); ``nni_options`` are raw keyword arguments for the NNI
+    class. A UserError for an unknown name, an option it does not take, or a missing
+    dependency."""
+    kind = STRATEGIES.get(name)
+    if cfg is None:
+        from ..search.config import SearchConfig
 
-
-@STRATEGIES.register("darts")
-def _darts(**options: Any) -> Strategy:
-    return DartsFirstOrder(**{**_CLIP, **options})
-
-
-@STRATEGIES.register("darts2")
-def _darts2(**options: Any) -> Strategy:
-    return DartsSecondOrder(**{**_CLIP, **options})
+        cfg = SearchConfig(strategy=name)
+    return kind.build(cfg, **nni_options)
 
 
-@STRATEGIES.register("gumbel_darts")
-def _gumbel_darts(**options: Any) -> Strategy:
-    return GumbelDartsRule(**{**_CLIP, **options})
-
-
-@STRATEGIES.register("random_oneshot")
-def _random_oneshot(**options: Any) -> Strategy:
-    return RandomOneShot(**options)
-
-
-@STRATEGIES.register("enas")
-def _enas(**options: Any) -> Strategy:
-    from nni.nas.oneshot.pytorch import sampling
-
-    if not sampling.has_tianshou:
-        raise UserError(
-            "strategy 'enas' needs tianshou 0.4.11 and gym (NNI's ENAS controller is a tianshou "
-            "policy), which failed to import; install them without their pins (tianshou pins "
-            "protobuf 3.19, which breaks onnx): pip install --no-deps tianshou==0.4.11 gym==0.26.2 "
-            "numba llvmlite h5py; or pick another strategy"
-        )
-    return EnasTagged(**{"reward_metric_name": "val_acc", **options})
-
-
-@STRATEGIES.register("proxyless")
-def _proxyless(**options: Any) -> Strategy:
-    return ProxylessCell(**{**_CLIP, **options})
-
-
-def build_strategy(name: str, **options: Any) -> Strategy:
-    """The strategy registered as ``name``, built with ``options``.
-
-    Raises ``UserError`` for an unknown name (listing the valid ones), an option the
-    strategy does not take, or a strategy whose dependencies are missing.
-    """
-    factory = STRATEGIES.get(name)
-    try:
-        return factory(**options)
-    except TypeError as exc:
-        if "unexpected keyword argument" not in str(exc):
-            raise
-        bad = str(exc).rsplit("argument", 1)[-1].strip()
-        raise UserError(f"strategy {name!r} has no option {bad}; check the strategy options") from None
+def differentiable(name: str) -> bool:
+    """Whether strategy ``name`` learns per-edge weights (DARTS-rule export, alpha history)."""
+    return STRATEGIES.get(name).differentiable

@@ -1,4 +1,4 @@
-"""Smallest fixes that let NNI 3.0's Proxyless and ENAS run on a ``Cell`` space (design.md 7).
+"""Smallest fixes that let NNI 3.0's Proxyless, RandomOneShot and ENAS run on a ``Cell`` space.
 
 Proxyless has no ``Cell`` hook: it relaxes the cell's inner ``LayerChoice``s, whose ops were
 built before the input is known, so every edge of a reduction cell gets stride 2 and the
@@ -15,6 +15,11 @@ the sampled op on input ``q``). The genotype keeps the most likely op and input 
 ENAS under Lightning 2.x receives plain batches and cannot tell train from val batches;
 :class:`TaggedLoader` yields ``(batch, 'train' | 'val')``, which its training step reads.
 (Lightning cannot see the wrapped DataLoaders, so under DDP give them a DistributedSampler.)
+NNI's ENAS module does not clip the weight gradients; :class:`EnasModule` does, with the
+strategy's ``gradient_clip_val``.
+
+All of them run the arch-val validation loop (``ArchValidationLoader``); Proxyless takes
+its steps through :class:`~nni_pibn.strategies.modules.DartsSteps` like the DARTS family.
 """
 
 from __future__ import annotations
@@ -24,11 +29,17 @@ from functools import partial
 from typing import Any
 
 import torch
-from nni.nas.nn.pytorch.cell import preprocess_cell_inputs
-from nni.nas.oneshot.pytorch.supermodule.proxyless import _ProxylessFunction
-from nni.nas.oneshot.pytorch.supermodule.sampling import PathSamplingCell
-from nni.nas.strategy import ENAS, Proxyless
+from nni.nas.strategy import ENAS, Proxyless, RandomOneShot
 from torch import nn
+
+from .darts2 import ArchValidationLoader, DartsModule
+from ..nni_compat import (
+    EnasLightningModule,
+    PathSamplingCell,
+    ProxylessFunction,
+    RandomSamplingLightningModule,
+    preprocess_cell_inputs,
+)
 
 
 class ProxylessMixedCell(PathSamplingCell):
@@ -110,11 +121,11 @@ class ProxylessMixedCell(PathSamplingCell):
                 op_label, in_label = f"{self.label}/op_{i}_{k}", f"{self.label}/input_{i}_{k}"
                 op, j = self._sampled[op_label], self._sampled[in_label][0]
                 out = self._op_path(i, j, self.op_names.index(op), states[j])
-                out = _ProxylessFunction.apply(
+                out = ProxylessFunction.apply(
                     partial(self._op_path, i, j), self.op_names.index(op), 1, self._softmax,
                     self._arch_alpha[op_label], states[j], out,
                 )
-                out = _ProxylessFunction.apply(
+                out = ProxylessFunction.apply(
                     partial(self._input_path, i, op), j, i, self._softmax,
                     self._arch_alpha[in_label], *states[:i], out,
                 )
@@ -124,11 +135,41 @@ class ProxylessMixedCell(PathSamplingCell):
         return self.postprocessor(cell_out, processed)
 
 
-class ProxylessCell(Proxyless):
+class ProxylessCell(ArchValidationLoader, Proxyless):
     """NNI's Proxyless with :class:`ProxylessMixedCell` for ``Cell`` (checked before its hooks)."""
 
     def default_mutation_hooks(self) -> list[Any]:
         return [ProxylessMixedCell.mutate, *super().default_mutation_hooks()]
+
+    def configure_oneshot_module(self, training_module: Any) -> Any:
+        return DartsModule(training_module, arc_learning_rate=self.arc_learning_rate,
+                           gradient_clip_val=self.gradient_clip_val,
+                           log_prob_every_n_step=self.log_prob_every_n_step, warmup_epochs=self.warmup_epochs)
+
+
+class RandomModule(RandomSamplingLightningModule):
+    """NNI's path-sampling module whose (automatic) weight steps clip gradients at ``gradient_clip_val``."""
+
+    def __init__(self, *args: Any, gradient_clip_val: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gradient_clip_val = gradient_clip_val
+
+    def configure_gradient_clipping(self, optimizer: Any, gradient_clip_val: Any = None,
+                                    gradient_clip_algorithm: Any = None) -> None:
+        clip = gradient_clip_val or self.gradient_clip_val
+        if clip:
+            self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm=gradient_clip_algorithm or "norm")
+
+
+class RandomOneShotValidated(ArchValidationLoader, RandomOneShot):
+    """NNI's RandomOneShot (uniform path sampling) with gradient clipping and the arch-val validation loop."""
+
+    def __init__(self, *, gradient_clip_val: float | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gradient_clip_val = gradient_clip_val
+
+    def configure_oneshot_module(self, training_module: Any) -> Any:
+        return RandomModule(training_module, self.filter, gradient_clip_val=self.gradient_clip_val)
 
 
 class TaggedLoader:
@@ -144,8 +185,39 @@ class TaggedLoader:
         return len(self.loader)
 
 
+class EnasModule(EnasLightningModule):
+    """NNI's ENAS module whose weight steps clip gradients at ``gradient_clip_val``."""
+
+    def __init__(self, *args: Any, gradient_clip_val: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gradient_clip_val = gradient_clip_val
+
+    def advance_optimization(self, loss: Any, batch_idx: int, gradient_clip_val: Any = None,
+                             gradient_clip_algorithm: Any = None) -> None:
+        super().advance_optimization(loss, batch_idx, gradient_clip_val or self.gradient_clip_val,
+                                     gradient_clip_algorithm)
+
+
 class EnasTagged(ENAS):
-    """NNI's ENAS whose combined loader tags batches, as its Lightning-1.x code path expects."""
+    """NNI's ENAS whose combined loader tags batches, as its Lightning-1.x code path expects,
+    with weight-gradient clipping and the arch-val validation loop (its validation batches
+    are where the controller's rewards come from during training, too)."""
+
+    def __init__(self, *, gradient_clip_val: float | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gradient_clip_val = gradient_clip_val
+
+    def configure_oneshot_module(self, training_module: Any) -> Any:
+        return EnasModule(
+            training_module, gradient_clip_val=self.gradient_clip_val,
+            batches_per_update=self.batches_per_update, log_prob_every_n_step=self.log_prob_every_n_step,
+            replay_buffer_size=self.replay_buffer_size, reward_metric_name=self.reward_metric_name,
+            policy_fn=self.policy_fn, update_kwargs=self.update_kwargs, warmup_epochs=self.warmup_epochs,
+            penalty=self.penalty,
+        )
+
+    def val_dataloader(self, train_dataloader_fn: Any, val_dataloader_fn: Any) -> Any:
+        return val_dataloader_fn()
 
     def train_dataloader(self, train_dataloader_fn: Any, val_dataloader_fn: Any) -> Any:
         return super().train_dataloader(

@@ -1,7 +1,12 @@
-"""Second-order (unrolled) DARTS as an NNI one-shot strategy, plus DARTS-rule export variants.
+"""The DARTS family as NNI one-shot strategies: first order, second order (unrolled), Gumbel.
 
-``DartsSecondOrder`` is NNI's ``DARTS`` whose Lightning module replaces the architecture step
-by :func:`~nni_pibn.strategies.hypergrad.unrolled_alpha_grad`; the weight step, optimizers,
+All three relax NNI ``Cell`` s into :class:`~nni_pibn.supernet.FusedMixedCell` (NNI's
+differentiable cell computed edge-batched; ``fused_cell=False`` keeps NNI's own), export
+with DARTS' rule, run a validation loop over the arch-val half, and take their
+architecture step through :class:`~nni_pibn.strategies.modules.DartsSteps`.
+
+``DartsSecondOrder`` replaces the architecture gradient by
+:func:`~nni_pibn.strategies.hypergrad.unrolled_alpha_grad`; the weight step, optimizers,
 warm-up, logging and gradient clipping are NNI's. It works on any NNI model space whose
 evaluator module has a ``criterion`` (NNI's ``ClassificationModule`` and subclasses).
 """
@@ -9,19 +14,20 @@ evaluator module has a ``criterion`` (NNI's ``ClassificationModule`` and subclas
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
-import torch.distributed as dist
-from nni.nas.oneshot.pytorch.differentiable import DartsLightningModule
 from nni.nas.strategy import DARTS, GumbelDARTS
 from torch import Tensor, nn
 from torch.func import functional_call
 from torch.optim import Optimizer
 
-from .export import DartsRuleHooks
-from .hypergrad import unrolled_alpha_grad
+from ..supernet import FusedMixedCell, install_pass_scope
+from .export import DartsRuleHooks, DartsRuleMixedCell
+from .hypergrad import HVP_MODES, unrolled_alpha_grad
+from .modules import DartsSteps
+from ..nni_compat import DartsLightningModule, GumbelDartsLightningModule
 
 
 @contextlib.contextmanager
@@ -36,43 +42,31 @@ def preserved_buffers(module: nn.Module) -> Iterator[None]:
                 b.copy_(value)
 
 
-def all_reduce_mean(tensors: Sequence[Tensor]) -> None:
-    """Averages ``tensors`` in place over the process group (a no-op without one).
-
-    ``autograd.grad`` bypasses DDP's gradient hooks, so without this ranks would diverge.
-    """
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
-        return
-    flat = torch.cat([t.reshape(-1) for t in tensors])
-    dist.all_reduce(flat)
-    flat /= dist.get_world_size()
-    offset = 0
-    for t in tensors:
-        t.copy_(flat[offset: offset + t.numel()].view_as(t))
-        offset += t.numel()
+class DartsModule(DartsSteps, DartsLightningModule):
+    """NNI's DARTS module with :class:`DartsSteps` (first order)."""
 
 
-class DartsSecondOrderLightningModule(DartsLightningModule):
-    """NNI's DARTS module with the unrolled architecture step of design.md section 6.
+class GumbelDartsModule(DartsSteps, GumbelDartsLightningModule):
+    """NNI's GumbelDARTS module (temperature annealing) with :class:`DartsSteps`."""
 
-    ``eps`` is the finite-difference scale (``R = eps / ||v||``; DARTS uses 0.01). The weight
-    optimizer must be ``torch.optim.SGD`` without Nesterov or dampening; ``xi``, ``mu`` and
-    ``lam`` come from its ``param_groups[0]``, the momentum buffers from its state.
+
+class DartsSecondOrderModule(DartsModule):
+    """DARTS' unrolled architecture step (Liu et al., 2019, eq. 6-8).
+
+    ``hvp`` picks how the implicit term is computed (``exact`` double backprop or DARTS'
+    ``finite_difference`` with scale ``eps``, ``R = eps / ||v||``). The weight optimizer
+    must be ``torch.optim.SGD`` without Nesterov or dampening; ``xi``, ``mu`` and ``lam``
+    come from its ``param_groups[0]``, the momentum buffers from its state.
     """
 
-    def __init__(self, training_module: Any, *, eps: float = 0.01, **kwargs: Any) -> None:
+    def __init__(self, training_module: Any, *, hvp: str = "finite_difference", eps: float = 0.01,
+                 **kwargs: Any) -> None:
         if kwargs.get("penalty") is not None:
             raise ValueError("second-order DARTS does not support a profiler penalty")
+        if hvp not in HVP_MODES:
+            raise ValueError(f"hvp must be one of {', '.join(HVP_MODES)}, got {hvp!r}")
         super().__init__(training_module, **kwargs)
-        self.eps = eps
-
-    def arch_parameters(self) -> list[nn.Parameter]:
-        """Architecture tensors in module order (deterministic across DDP ranks)."""
-        params = (
-            p for m in self.supernet_modules() if hasattr(m, "arch_parameters")
-            for p in m.arch_parameters()  # type: ignore[operator]
-        )
-        return list(dict.fromkeys(params))
+        self.hvp, self.eps = hvp, eps
 
     def weight_optimizer(self) -> Optimizer:
         """The evaluator's (raw) weight optimizer."""
@@ -81,10 +75,19 @@ class DartsSecondOrderLightningModule(DartsLightningModule):
             raise ValueError(f"second-order DARTS needs exactly one weight optimizer, got {len(opts)}")
         return opts[0]
 
-    def _loss(self, batch: Any, names: Sequence[str], weights: Sequence[Tensor]) -> Tensor:
+    def _loss_fn(self, batch: Any, names: Sequence[str], live: Sequence[Tensor]) -> Callable[[Sequence[Tensor]], Tensor]:
+        """``weights -> loss on batch`` with those weights substituted (the module's own when
+        they are its live parameters: no reparametrisation needed)."""
         x, y = batch
-        logits = functional_call(self.training_module, dict(zip(names, weights)), (x,))
-        return self.training_module.criterion(logits, y)
+
+        def loss(ws: Sequence[Tensor]) -> Tensor:
+            if all(a is b for a, b in zip(ws, live)):
+                logits = self.training_module(x)
+            else:
+                logits = functional_call(self.training_module, dict(zip(names, ws)), (x,))
+            return self.training_module.criterion(logits, y)
+
+        return loss
 
     def unrolled_backward(self, trn_batch: Any, val_batch: Any, optimizer: Optimizer) -> Tensor:
         """Sets ``alpha.grad`` to the second-order DARTS gradient; returns ``L_val(w', a)``.
@@ -92,82 +95,105 @@ class DartsSecondOrderLightningModule(DartsLightningModule):
         Weights, their ``.grad``, all buffers and the optimizer state are left exactly as
         they were; under DDP the alpha gradients are averaged over ranks.
         """
-        group = optimizer.param_groups[0]
-        if group.get("nesterov") or group.get("dampening", 0):
-            raise ValueError("second-order DARTS models plain SGD: no Nesterov, no dampening")
-        alphas = self.arch_parameters()
-        arch = set(alphas)
-        names_of = {p: n for n, p in self.training_module.named_parameters()}
-        weights = [
-            p for g in optimizer.param_groups for p in g["params"] if p.requires_grad and p not in arch
-        ]
-        names = [names_of[p] for p in weights]
-        buffers = [optimizer.state.get(p, {}).get("momentum_buffer") for p in weights]
-
-        def train_loss(ws: Sequence[Tensor]) -> Tensor:
-            return self._loss(trn_batch, names, ws)
-
-        def val_loss(ws: Sequence[Tensor]) -> Tensor:
-            return self._loss(val_batch, names, ws)
-
-        with preserved_buffers(self.training_module):
-            grads, loss = unrolled_alpha_grad(
-                train_loss, val_loss, weights, alphas, buffers,
-                lr=group["lr"], momentum=group.get("momentum", 0.0),
-                weight_decay=group.get("weight_decay", 0.0), eps=self.eps,
-            )
-        all_reduce_mean(grads)
+        alphas = [a for a in self.arch_parameters() if a.requires_grad]
+        grads, loss = self._unrolled(trn_batch, val_batch, alphas, optimizer)
         for alpha, g in zip(alphas, grads):
             alpha.grad = g.detach()
         return loss
 
-    def training_step(self, batch: Any, batch_idx: int) -> Any:
-        arc_optim = self.architecture_optimizers()
-        trn_batch, val_batch = batch["train"], batch["val"]
+    def _unrolled(self, trn_batch: Any, val_batch: Any, alphas: Sequence[Tensor],
+                  optimizer: Optimizer) -> tuple[list[Tensor], Tensor]:
+        group = optimizer.param_groups[0]
+        if group.get("nesterov") or group.get("dampening", 0):
+            raise ValueError("second-order DARTS models plain SGD: no Nesterov, no dampening")
+        arch = set(self.arch_parameters())
+        names_of = {p: n for n, p in self.training_module.named_parameters()}
+        weights = [p for g in optimizer.param_groups for p in g["params"] if p.requires_grad and p not in arch]
+        names = [names_of[p] for p in weights]
+        buffers = [optimizer.state.get(p, {}).get("momentum_buffer") for p in weights]
+        with preserved_buffers(self.training_module):
+            return unrolled_alpha_grad(
+                self._loss_fn(trn_batch, names, weights), self._loss_fn(val_batch, names, weights),
+                weights, alphas, buffers, lr=group["lr"], momentum=group.get("momentum", 0.0),
+                weight_decay=group.get("weight_decay", 0.0), hvp=self.hvp, eps=self.eps,
+            )
 
-        if self.warmup_epochs == 0 or self.trainer.current_epoch >= self.warmup_epochs:
-            self.resample()
-            arc_optim.zero_grad()  # type: ignore[union-attr]
-            arch_loss = self.unrolled_backward(trn_batch, val_batch, self.weight_optimizer())
-            self.log("arch_val_loss", arch_loss)
-            arc_optim.step()  # type: ignore[union-attr]
-
-        self.resample()
-        out = self.training_module.training_step(trn_batch, 2 * batch_idx + 1)
-        loss = out["loss"] if isinstance(out, dict) else out
-        self.advance_optimization(loss, batch_idx, self.gradient_clip_val)
-        self.advance_lr_schedulers(batch_idx)
-        if batch_idx % self.log_prob_every_n_step == 0:
-            self.log_probs(self.export_probs())
-        return out
-
-
-class DartsFirstOrder(DartsRuleHooks, DARTS):
-    """NNI's first-order DARTS; the genotype is derived with DARTS' rule."""
+    def arch_gradients(self, trn_batch: Any, val_batch: Any, alphas: Sequence[Tensor]) -> tuple[list[Tensor], Tensor]:
+        return self._unrolled(trn_batch, val_batch, alphas, self.weight_optimizer())
 
 
-class GumbelDartsRule(DartsRuleHooks, GumbelDARTS):
-    """NNI's GumbelDARTS; the genotype is derived with DARTS' rule on softmax(alpha)."""
+class FusedCellHooks:
+    """Strategy mixin: relax NNI ``Cell`` s into :class:`FusedMixedCell` (when ``fused_cell``)
+    instead of the (DARTS-rule) differentiable cell, and share one softmax per cell type
+    per forward pass."""
+
+    fused_cell: bool = True
+
+    def default_mutation_hooks(self) -> list[Callable[..., Any]]:
+        hooks = super().default_mutation_hooks()  # type: ignore[misc]
+        if not self.fused_cell:
+            return hooks
+        return [FusedMixedCell.mutate if h == DartsRuleMixedCell.mutate else h for h in hooks]
+
+    def mutate_model(self, model: Any) -> Any:
+        model = super().mutate_model(model)  # type: ignore[misc]
+        install_pass_scope(model)
+        return model
 
 
-class DartsSecondOrder(DartsRuleHooks, DARTS):
+class ArchValidationLoader:
+    """Strategy mixin: the validation loop reads the arch-val loader (see :mod:`.modules`)."""
+
+    def val_dataloader(self, train_dataloader_fn: Any, val_dataloader_fn: Any) -> Any:
+        return val_dataloader_fn()
+
+
+class _DartsFamily(ArchValidationLoader, FusedCellHooks, DartsRuleHooks):
+    """What the DARTS strategies share: module class, NNI's module options, fused cells."""
+
+    module_class: type = DartsModule
+
+    def __init__(self, *, fused_cell: bool = True, **kwargs: Any) -> None:
+        if kwargs.get("penalty") is not None:
+            raise ValueError(f"{type(self).__name__} does not support NNI's profiler penalty")
+        super().__init__(**kwargs)
+        self.fused_cell = fused_cell
+
+    def module_options(self) -> dict[str, Any]:
+        return dict(arc_learning_rate=self.arc_learning_rate, gradient_clip_val=self.gradient_clip_val,  # type: ignore[attr-defined]
+                    log_prob_every_n_step=self.log_prob_every_n_step, warmup_epochs=self.warmup_epochs)  # type: ignore[attr-defined]
+
+    def configure_oneshot_module(self, training_module: Any) -> Any:
+        return self.module_class(training_module, **self.module_options())
+
+
+class DartsFirstOrder(_DartsFamily, DARTS):
+    """First-order DARTS: NNI's ``DARTS`` with fused cells, DARTS-rule export, arch validation."""
+
+
+class DartsSecondOrder(_DartsFamily, DARTS):
     """Second-order DARTS (Liu et al., 2019) on any NNI model space; DARTS-rule export.
 
-    Same options as ``nni.nas.strategy.DARTS`` plus ``eps`` (finite-difference scale).
+    Same options as ``nni.nas.strategy.DARTS`` plus ``hvp`` (``exact`` or
+    ``finite_difference``) and ``eps`` (the finite-difference scale).
     """
 
-    def __init__(self, *, eps: float = 0.01, **kwargs: Any) -> None:
-        if kwargs.get("penalty") is not None:
-            raise ValueError("second-order DARTS does not support a profiler penalty")
-        super().__init__(**kwargs)
-        self.eps = eps
+    module_class = DartsSecondOrderModule
 
-    def configure_oneshot_module(self, training_module: Any) -> DartsSecondOrderLightningModule:
-        return DartsSecondOrderLightningModule(
-            training_module,
-            eps=self.eps,
-            arc_learning_rate=self.arc_learning_rate,
-            gradient_clip_val=self.gradient_clip_val,
-            log_prob_every_n_step=self.log_prob_every_n_step,
-            warmup_epochs=self.warmup_epochs,
-        )
+    def __init__(self, *, hvp: str = "finite_difference", eps: float = 0.01, **kwargs: Any) -> None:
+        if hvp not in HVP_MODES:
+            raise ValueError(f"hvp must be one of {', '.join(HVP_MODES)}, got {hvp!r}")
+        super().__init__(**kwargs)
+        self.hvp, self.eps = hvp, eps
+
+    def module_options(self) -> dict[str, Any]:
+        return {**super().module_options(), "hvp": self.hvp, "eps": self.eps}
+
+
+class GumbelDartsRule(_DartsFamily, GumbelDARTS):
+    """NNI's GumbelDARTS with fused cells; the genotype is derived with DARTS' rule on softmax(alpha)."""
+
+    def configure_oneshot_module(self, training_module: Any) -> Any:
+        nni_module = GumbelDARTS.configure_oneshot_module(self, training_module)  # parses the temperature
+        return GumbelDartsModule(training_module, temperature_scheduler=nni_module.temperature_scheduler,
+                                 **self.module_options())

@@ -23,7 +23,7 @@ from ..errors import UserError
 
 @nni.trace
 class SearchClassificationModule(ClassificationModule):
-    """Cross-entropy classification trained with DARTS' search recipe (design.md section 5):
+    """Cross-entropy classification trained with DARTS' search recipe:
 
     SGD(lr, momentum, weight_decay) with ``lr_t = eta_min + (lr - eta_min)(1 + cos(pi t / T)) / 2``
     per epoch, ``T = trainer.max_epochs``. Paper defaults: lr 0.0025, eta_min 0.001,
@@ -50,18 +50,15 @@ class SearchClassificationModule(ClassificationModule):
         self.min_learning_rate = min_learning_rate
         self.momentum = momentum
 
-    #: set by :func:`~nni_pibn.strategies.validation.with_arch_validation` for NNI's DARTS modules
-    arch_step_on_even: bool = False
-
     def training_step(self, batch: Any, batch_idx: int) -> Any:
-        """Loss for the step; logs ``train_loss``/``train_acc`` (step and epoch mean) for weight steps."""
+        """Loss of a weight step; logs ``train_loss``/``train_acc`` (step and epoch mean). The
+        DARTS strategies' architecture steps do not come here (``strategies.modules``)."""
         x, y = batch
         y_hat = self(x)
         loss = self.criterion(y_hat, y)
-        if not (self.arch_step_on_even and batch_idx % 2 == 0):
-            self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
-            for name, metric in self.metrics.items():
-                self.log("train_" + name, metric(y_hat, y), prog_bar=True, on_step=True, on_epoch=True)
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+        for name, metric in self.metrics.items():
+            self.log("train_" + name, metric(y_hat, y), prog_bar=True, on_step=True, on_epoch=True)
         return loss
 
     # NNI's ClassificationModule reports to NNI itself (on every rank, untagged); reporting is

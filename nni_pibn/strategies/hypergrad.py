@@ -1,6 +1,6 @@
 """Second-order DARTS architecture gradient (Liu et al., 2019, eq. 6-8) as pure functions.
 
-Notation (design.md section 6): ``w`` the network weights, ``a`` the architecture logits,
+Notation: ``w`` the network weights, ``a`` the architecture logits,
 ``xi`` the weight learning rate of the current step, ``mu`` the SGD momentum, ``lam`` the
 weight decay, ``m`` the SGD momentum buffer (zero before the first step).
 
@@ -10,7 +10,16 @@ The hypergradient of the validation loss through one virtual SGD step is
 
 with ``w' = w - xi * (mu * m + grad_w L_train(w, a) + lam * w)``,
 ``dalpha = grad_a L_val(w', a)`` and ``v = grad_w' L_val(w', a)``. The mixed second
-derivative is approximated by a central difference around the ORIGINAL ``w``.
+derivative ``grad^2_{a,w} L_train(w, a) . v`` (the "implicit" term) is computed either
+
+- ``finite_difference`` (DARTS' eq. 8): a central difference of ``grad_a L_train`` along
+  ``v`` around the ORIGINAL ``w``. Cheap in memory, but on this space ReLU signs and
+  max-pool winners flip between ``w - Rv`` and ``w + Rv``, so the difference quotient is
+  far from the derivative (cosine 0.1-0.45 with the exact term at DARTS' eps 0.01), and a
+  smaller eps is worse (float32 round-off); or
+- ``exact``: double backpropagation. ``grad_w L_train`` is kept differentiable from the
+  virtual step, and ``grad_a <grad_w L_train(w, a), v>`` is one more backward pass through
+  it: exact up to float round-off, for the memory of one retained graph.
 
 The functions take closures ``loss(weights) -> scalar`` that evaluate a loss with the given
 weight tensors substituted into the network (the architecture parameters stay live inside
@@ -24,6 +33,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
+#: how the implicit (mixed second-derivative) term is computed.
+HVP_MODES = ("exact", "finite_difference")
 #: ``weights -> scalar loss`` with those weight tensors substituted into the network.
 LossFn = Callable[[Sequence[Tensor]], Tensor]
 #: ``weights -> grad_a L(weights, a)`` for every architecture tensor.
@@ -87,6 +98,18 @@ def finite_difference_hvp(
     return [(p - n) / (2 * r) for p, n in zip(plus, minus)]
 
 
+def exact_hvp(train_grads: Sequence[Tensor], alphas: Sequence[Tensor], v: Sequence[Tensor]) -> list[Tensor]:
+    """``grad_a <grad_w L_train(w, a), v>`` by double backpropagation, with ``v`` held constant.
+
+    ``train_grads`` must be ``grad_w L_train(w, a)`` computed with ``create_graph=True``; the
+    result is the mixed second derivative ``grad^2_{a,w} L_train(w, a) . v`` exactly.
+    """
+    terms = [(g * d.detach()).sum() for g, d in zip(train_grads, v) if g.requires_grad]
+    if not terms:
+        return [torch.zeros_like(a) for a in alphas]
+    return grads_or_zeros(torch.stack(terms).sum(), alphas)
+
+
 def unrolled_alpha_grad(
     train_loss: LossFn,
     val_loss: LossFn,
@@ -97,23 +120,29 @@ def unrolled_alpha_grad(
     lr: float,
     momentum: float,
     weight_decay: float,
+    hvp: str = "finite_difference",
     eps: float = 0.01,
 ) -> tuple[list[Tensor], Tensor]:
-    """Second-order DARTS gradient of the architecture (design.md section 6):
+    """Second-order DARTS gradient of the architecture:
 
     1. w' = virtual_step(w)  (w - xi * (mu * m + grad_w L_train(w, a) + lam * w))
     2. dalpha = grad_a L_val(w', a);  v = grad_w' L_val(w', a)
-    3-5. implicit = finite_difference_hvp(grad_a L_train, w, v, eps)
+    3-5. implicit = grad^2_{a,w} L_train(w, a) . v, by ``hvp``: ``finite_difference``
+         (:func:`finite_difference_hvp`, scale ``eps``) or ``exact`` (:func:`exact_hvp`)
     6. grad_a = dalpha - xi * implicit
 
     ``weights`` must require grad (step 1 differentiates through them); they are never
     modified. Returns ``grad_a`` (one tensor per alpha) and ``L_val(w', a)`` (detached).
     """
+    if hvp not in HVP_MODES:
+        raise ValueError(f"hvp must be one of {', '.join(HVP_MODES)}, got {hvp!r}")
     weights, alphas = list(weights), list(alphas)
-    g_train = grads_or_zeros(train_loss(weights), weights)
+    exact = hvp == "exact"
+    g_train = grads_or_zeros(train_loss(weights), weights, create_graph=exact)
     with torch.no_grad():
         unrolled = virtual_step(
-            weights, g_train, momentum_buffers, lr=lr, momentum=momentum, weight_decay=weight_decay
+            weights, [g.detach() for g in g_train], momentum_buffers,
+            lr=lr, momentum=momentum, weight_decay=weight_decay,
         )
     unrolled = [w.detach().requires_grad_(True) for w in unrolled]
     loss_val = val_loss(unrolled)
@@ -121,8 +150,13 @@ def unrolled_alpha_grad(
     dalpha, v = grads[: len(alphas)], grads[len(alphas):]
     del unrolled, grads
 
-    def alpha_grad_at(ws: Sequence[Tensor]) -> list[Tensor]:
-        return grads_or_zeros(train_loss(ws), alphas)
+    if exact:
+        implicit = exact_hvp(g_train, alphas, v)
+    else:
+        del g_train
 
-    implicit = finite_difference_hvp(alpha_grad_at, weights, v, eps=eps)
+        def alpha_grad_at(ws: Sequence[Tensor]) -> list[Tensor]:
+            return grads_or_zeros(train_loss(ws), alphas)
+
+        implicit = finite_difference_hvp(alpha_grad_at, weights, v, eps=eps)
     return [d - lr * h for d, h in zip(dalpha, implicit)], loss_val.detach()

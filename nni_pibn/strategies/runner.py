@@ -1,10 +1,11 @@
-"""Running a one-shot strategy directly, without ``NasExperiment`` (design.md section 7).
+"""Running a one-shot strategy directly, without ``NasExperiment``.
 
 NNI 3.0's one-shot flow is ``strategy.mutate_model(space)`` (in place, into a supernet),
 ``strategy.mutate_evaluator(evaluator)`` (a new ``Lightning`` evaluator whose module is the
 strategy's one-shot Lightning module), ``evaluator.evaluate(space)`` (``trainer.fit``), then
 ``module.export()``. ``NasExperiment`` would wrap this in its sequential engine, which swaps
-the NNI trial channel; calling it directly keeps ``nni.report_*`` working inside a trial.
+the NNI trial channel (and swallows ``nni.report_*`` calls); calling it directly keeps
+reporting working inside a trial.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from nni.nas.evaluator.pytorch import Lightning
 from nni.nas.nn.pytorch import ModelSpace
 from nni.nas.strategy.base import Strategy
 from pytorch_lightning.callbacks import Checkpoint
+
+from .. import layout
 
 
 def add_callbacks(trainer: pl.Trainer, callbacks: Sequence[pl.Callback]) -> None:
@@ -36,6 +39,7 @@ def run_search(
     callbacks: Sequence[pl.Callback] = (),
     ckpt_path: str | Path | None = None,
     seed: int | None = None,
+    memory_format: str = "auto",
 ) -> dict[str, Any]:
     """Searches ``space`` with a one-shot ``strategy``; returns NNI's exported architecture dict.
 
@@ -47,7 +51,9 @@ def run_search(
     ``ModelCheckpoint``, an NNI reporter); ``ckpt_path`` resumes ``trainer.fit`` from a
     Lightning checkpoint of the same strategy and space. ``seed`` (if given) seeds Python,
     NumPy and torch via ``pl.seed_everything`` before the architecture parameters are
-    created; seed before building ``space`` too for reproducible weights.
+    created; seed before building ``space`` too for reproducible weights. ``memory_format``
+    (``auto``, ``channels_last``, ``contiguous``; see :mod:`nni_pibn.layout`) is applied to
+    the supernet once it is built.
 
     The result is ``{'normal/op_2_0': 'pib_conv_3x3', 'normal/input_2_0': [0], ...}``; turn
     it into a genotype with :func:`nni_pibn.genotype.from_nni`.
@@ -56,6 +62,7 @@ def run_search(
         pl.seed_everything(seed, workers=True, verbose=False)
     strategy.mutate_model(space)  # type: ignore[attr-defined]
     search = strategy.mutate_evaluator(evaluator)  # type: ignore[attr-defined]
+    layout.apply(space, memory_format, search.trainer.strategy.root_device)
     add_callbacks(search.trainer, callbacks)
     if ckpt_path is not None:
         search.fit_kwargs["ckpt_path"] = str(ckpt_path)
