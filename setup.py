@@ -1,13 +1,15 @@
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 setup(
     name="nni_pibn",
     version="0.1.0",
     description="Pseudo-Inverted Bottleneck DARTS search space, search strategies and evaluator on Microsoft NNI",
-    long_description=open("README.md").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["nni_pibn", "nni_pibn.*"]),
-    python_requires=">=3.9",
+    python_requires=">=3.10",
     install_requires=[
         "torch>=2.1,<=2.14.1",
         "torchvision>=0.16,<=0.29.1",
@@ -24,6 +26,6 @@ setup(
         "graphviz>=0.20",
         "grad-cam>=1.4.8",
     ],
-    extras_require={"dev": ["pytest>=7", "pytest-timeout>=2", "ruff>=0.4"]},
+    extras_require={"dev": ["pytest>=7", "pytest-timeout>=2", "ruff>=0.6,<1"]},
     entry_points={"console_scripts": ["nni-pibn=nni_pibn.cli:main"]},
 )

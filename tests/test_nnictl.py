@@ -39,7 +39,8 @@ def test_quick_pipeline_through_nni_pibn_experiment(tmp_path: Path, capsys) -> N
     """The README's main job, shrunk: ``nni-pibn experiment`` follows it (a progress line per
     epoch), then the REST API shows what NNI received: each stage under its own key."""
     cfg = variant("quick.yml", tmp_path,
-                  trialCommand=f"nni-pibn pipeline --config experiments/configs/quick.yaml --quiet {TINY_SEARCH} {TINY_TRAIN}")
+                  trialCommand="nni-pibn pipeline --config experiments/configs/quick.yaml --quiet "
+                               f"{TINY_SEARCH} {TINY_TRAIN}")
     port = nnictl.free_port()
     try:
         assert main(["experiment", str(cfg), "--port", str(port), "--timeout", "300"]) == 0

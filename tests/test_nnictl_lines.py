@@ -15,7 +15,7 @@ LOG = """\
 [2026-11-29 01:22:14] ERROR (GpuInfoCollector) Failed to collect GPU info, collector output: { failures: [ 'init: NVML Shared Library Not Found' ] }
 [2026-11-29 01:22:14] INFO (ShutdownManager) Initiate shutdown: training service initialize failed
 [2026-11-29 01:22:14] ERROR (TrainingServiceCompat) Training srevice initialize failed: Error: TaskScheduler
-"""
+"""  # noqa: E501  (verbatim log lines)
 
 
 def _stopped_manager(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, log: str | None, status: str = "STOPPED") -> None:

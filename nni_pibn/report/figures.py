@@ -22,7 +22,8 @@ def plot_accuracy(rows: list[Row], out_dir: Path) -> list[Path]:
             rs = sorted((r for r in rs if getattr(r, x_key) is not None), key=lambda r: getattr(r, x_key))
             ax.plot([getattr(r, x_key) for r in rs], [r.test_acc for r in rs], "o-", label=g)
             for r in rs:
-                ax.annotate(str(r.layers), (getattr(r, x_key), r.test_acc), fontsize=7, xytext=(3, 3), textcoords="offset points")
+                ax.annotate(str(r.layers), (getattr(r, x_key), r.test_acc), fontsize=7, xytext=(3, 3),
+                            textcoords="offset points")
         ax.set_xlabel(label)
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3)

@@ -32,7 +32,8 @@ def trial_row(t: Trial) -> Row:
     op_set = str(f.get("op_set") or (f.get("genotype") or {}).get("op_set") or t.params.get("search.op_set") or "")
     layers = f.get("layers", t.params.get("train.layers", t.params.get("layers", 0)))
     acc = f.get("test_acc", t.final_metric)
-    return Row(str(genotype), op_set, int(layers or 0), _pct(acc), f.get("params_m"), f.get("gmac"), t.trial_id, t.status)
+    return Row(str(genotype), op_set, int(layers or 0), _pct(acc), f.get("params_m"), f.get("gmac"), t.trial_id,
+               t.status)
 
 
 def table1_rows(trials: list[Trial]) -> list[Row]:

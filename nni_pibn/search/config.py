@@ -1,4 +1,4 @@
-"""``SearchConfig``: the paper's search protocol (design.md section 5, DARTS where silent).
+"""``SearchConfig``: the paper's search protocol (docs/protocol.md; DARTS where the paper is silent).
 
 C 16, 8 cells, 4 nodes, 50 epochs, batch 64, the training set split 50/50 into
 weight-train and architecture-val halves; weights: SGD lr 0.0025 cosine-annealed to 0.001,
