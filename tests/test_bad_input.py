@@ -175,3 +175,15 @@ def test_an_image_folder_with_one_class(tmp_path, one_line_error) -> None:
 def test_a_port_outside_the_tcp_range(one_line_error) -> None:
     one_line_error(["experiment", "experiments/quick.yml", "--port", "70000"], "70000 is outside 1-65535")
     one_line_error(["experiment", "experiments/quick.yml", "--port", "-1"], "-1 is outside 1-65535")
+
+
+def test_damaged_files_a_plot_reads(tmp_path, one_line_error) -> None:
+    run = tmp_path / "search"
+    run.mkdir()
+    (run / "metrics.csv").write_bytes("epoch,val_acc\n0,0.5 é\n".encode("latin-1"))
+    (run / "alphas.json").write_text('{"epochs": [{"epoch": 0, "edges": 5}]}')
+    one_line_error(["plot", "search", run], "metrics.csv' is not a CSV file")
+    one_line_error(["plot", "alphas", run], "alphas.json' is not an alpha history")
+    (run / "alphas.json").write_bytes(b'{"epochs": [\xff]}')
+    one_line_error(["plot", "alphas", run], "alphas.json' is not valid JSON")
+    assert sorted(p.name for p in run.iterdir()) == ["alphas.json", "metrics.csv"]
