@@ -262,12 +262,16 @@ GENOTYPES: dict[str, Genotype] = {"darts_v2": DARTS_V2, "pibn": PIBN}
 
 
 def load_genotype(name_or_path: str | Path) -> Genotype:
-    """A built-in name, a genotype JSON file, or a run folder: a search or retrain run, a
-    pipeline folder or an NNI trial folder (its search's ``genotype.json``, see
-    :func:`nni_pibn.runs.find_stage`)."""
+    """A built-in name, ``random:SEED[:OP_SET]`` (:mod:`nni_pibn.random_genotype`), a genotype
+    JSON file, or a run folder: a search or retrain run, a pipeline folder or an NNI trial
+    folder (its search's ``genotype.json``, see :func:`nni_pibn.runs.find_stage`)."""
     key = str(name_or_path)
     if key in GENOTYPES:
         return GENOTYPES[key]
+    if key.startswith("random:"):  # a uniformly random genotype of the space (nni_pibn.random_genotype)
+        from .random_genotype import from_spec
+
+        return from_spec(key)
     p = Path(key)
     if p.is_dir():
         from .runs.lookup import find_stage
@@ -275,6 +279,7 @@ def load_genotype(name_or_path: str | Path) -> Genotype:
         p = find_stage(p, ("search", "train"), "genotype.json") / "genotype.json"
     elif not p.exists() and not key.endswith(".json") and "/" not in key:
         raise UserError(
-            f"unknown genotype {key!r}; valid names: {', '.join(GENOTYPES)} (or a genotype JSON file)"
+            f"unknown genotype {key!r}; valid names: {', '.join(GENOTYPES)}, random:SEED[:OP_SET] "
+            "(or a genotype JSON file)"
         )
     return read_json(p)
