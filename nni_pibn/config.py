@@ -124,7 +124,10 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
         if not isinstance(child, dict):
             raise UserError(f"--set {key}: {part!r} is not a config section")
         node = child
-    node[parts[-1]] = value
+    last = parts[-1]
+    if isinstance(value, dict) and isinstance(node.get(last), dict):
+        value = _merge(node[last], value)  # a whole section (an NNI choice of dicts) keeps earlier keys
+    node[last] = value
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
