@@ -82,7 +82,7 @@ def test_cifar_missing_or_empty_root_is_one_line(tmp_path: Path, name: str, fold
         with pytest.raises(UserError) as err:
             build_datasets(name, root)
         msg = str(err.value)
-        assert "\n" not in msg and str(root) in msg and folder in msg and "--data" in msg
+        assert "\n" not in msg and str(root) in msg and folder in msg and "--set data=DIR" in msg and "train.data" in msg
 
 
 def test_cifar_corrupt_batch_is_a_user_error(tmp_path: Path, unverified_cifar: None) -> None:
@@ -270,3 +270,20 @@ def test_every_dataset_yields_normalised_images_and_valid_labels(name: str, tmp_
 def test_unknown_dataset_lists_every_registered_name() -> None:
     with pytest.raises(UserError, match="unknown dataset 'mnist'; valid names: " + ", ".join(DATASETS.names())):
         build_datasets("mnist")
+
+
+def test_training_augmentation_fits_the_dataset() -> None:
+    """Digits are not mirror-invariant (a flipped 2 is no digit) and the crop padding is 1/8
+    of the image side (CIFAR's 4 of 32), so an 8-pixel digit is shifted by at most 1 pixel."""
+    from torchvision import transforms as T
+
+    from nni_pibn.data.transforms import crop_padding, train_transform
+
+    assert [crop_padding(s) for s in (8, 16, 32, 64)] == [1, 2, 4, 8]
+    digits = build_datasets("digits", image_size=8).info
+    steps = train_transform(digits).transforms
+    assert not any(isinstance(t, T.RandomHorizontalFlip) for t in steps)
+    crop = next(t for t in steps if isinstance(t, T.RandomCrop))
+    assert crop.padding == 1 and crop.size == (8, 8)
+    fake = build_datasets("fake", image_size=32).info
+    assert any(isinstance(t, T.RandomHorizontalFlip) for t in train_transform(fake).transforms)

@@ -38,6 +38,9 @@ class DatasetInfo:
     std: tuple[float, ...]
     image_size: int = 32
     in_channels: int = 3
+    #: whether a mirrored image is still an image of its class (photos: yes; digits: no,
+    #: a mirrored 2 or 7 is no digit), so the training augmentation may flip it
+    mirror_invariant: bool = True
 
 
 @dataclass

@@ -67,7 +67,8 @@ def _cifar(root: Path | None, make_transforms: TransformFactory, download: bool,
     if image_size != 32:
         raise UserError(f"{label} images are 32x32; image_size {image_size} is not supported for it")
     if root is None:
-        raise UserError(f"{label} needs a data folder: pass --data DIR (a folder holding {strict.base_folder})")
+        raise UserError(f"{label} needs a data folder: set data=DIR (--set data=DIR; search.data/train.data in a pipeline), a folder holding "
+                        f"{strict.base_folder}")
     if download:
         strict(root, train=True, download=True)  # downloads and checks the archive's MD5
     folder = root / strict.base_folder
@@ -75,8 +76,9 @@ def _cifar(root: Path | None, make_transforms: TransformFactory, download: bool,
     missing = [n for n in names if not (folder / n).is_file()]
     if missing:
         raise UserError(
-            f"{label} not found under {str(root)!r} (no {strict.base_folder}/{missing[0]}): pass --data to a "
-            f"folder holding {strict.base_folder}, or --set download=true where a network exists"
+            f"{label} not found under {str(root)!r} (no {strict.base_folder}/{missing[0]}): set data to a folder "
+            f"holding {strict.base_folder} (--set data=DIR; search.data and train.data in a pipeline), or "
+            "download=true where a network exists"
         )
     if os.environ.get(UNVERIFIED_ENV) != "1":
         _verify_md5s(folder, strict, label)
@@ -190,7 +192,8 @@ def imagefolder(root: Path | None, make_transforms: TransformFactory, *, downloa
     from torchvision import transforms as T
 
     if root is None or not root.is_dir():
-        raise UserError(f"image folder {str(root)!r} does not exist: pass --data to a folder of class subfolders")
+        raise UserError(f"image folder {str(root)!r} does not exist: set data to a folder of class subfolders "
+                        "(--set data=DIR; search.data and train.data in a pipeline)")
     if download:
         raise UserError("imagefolder cannot be downloaded; drop download=true")
     resize = T.Resize((image_size, image_size))
@@ -234,7 +237,7 @@ def digits_arrays(image_size: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndar
 @DATASETS.register("digits")
 def digits(root: Path | None, make_transforms: TransformFactory, *, download: bool = False,
            image_size: int = 32) -> Datasets:
-    info = DatasetInfo("digits", 10, DIGITS_MEAN, DIGITS_STD, image_size)
+    info = DatasetInfo("digits", 10, DIGITS_MEAN, DIGITS_STD, image_size, mirror_invariant=False)
     train_tf, test_tf = make_transforms(info)
     tx, ty, vx, vy = digits_arrays(image_size)
     return Datasets(ArrayDataset(tx, ty, train_tf), ArrayDataset(vx, vy, test_tf), info)

@@ -38,12 +38,20 @@ class Cutout:
         return f"Cutout(length={self.length})"
 
 
+def crop_padding(image_size: int) -> int:
+    """CIFAR's random-crop padding, 4 pixels of 32, scaled to the image: 1/8 of its side."""
+    return max(1, round(image_size / 8))
+
+
 def train_transform(info: DatasetInfo, augment: bool = True, cutout: int = 0) -> Transform:
-    """CIFAR's standard training transform: RandomCrop(size, padding=4), horizontal flip,
-    to tensor, normalise; then Cutout on the normalised tensor (as DARTS does)."""
+    """CIFAR's standard training transform: RandomCrop(size, padding=size/8, i.e. 4 at 32x32),
+    a horizontal flip where the dataset is mirror-invariant (not digits), to tensor,
+    normalise; then Cutout on the normalised tensor (as DARTS does)."""
     steps: list[Transform] = []
     if augment:
-        steps += [T.RandomCrop(info.image_size, padding=4), T.RandomHorizontalFlip()]
+        steps.append(T.RandomCrop(info.image_size, padding=crop_padding(info.image_size)))
+        if info.mirror_invariant:
+            steps.append(T.RandomHorizontalFlip())
     steps += [T.ToTensor(), T.Normalize(info.mean, info.std)]
     if cutout > 0:
         steps.append(Cutout(cutout))
