@@ -324,10 +324,12 @@ def test_every_strategy_reads_the_options_it_lists(name: str) -> None:
     if name == "enas" and not _enas_available():
         pytest.skip("tianshou missing")
     changed = {"arch_lr": 0.123, "grad_clip": 1.25, "warmup_epochs": 3, "hvp": "exact", "fd_eps": 0.5,
-               "fused_cell": False}
+               "fused_cell": False, "arch_lr_schedule": "cosine", "free_op_dropout": 0.3}
     base = vars(kind.build(SearchConfig(strategy=name))).copy()
     for key in kind.options:
-        other = vars(kind.build(SearchConfig(strategy=name, **{key: changed[key]})))
+        if key not in changed:  # a key of another family (e.g. multi-trial): not this test's
+            continue
+        other = vars(kind.build(SearchConfig(strategy=name, epochs=5, **{key: changed[key]})))
         assert other != base, f"{name} lists {key} but ignores it"
 
 
@@ -339,10 +341,10 @@ def test_an_option_the_strategy_does_not_read_is_refused(name: str) -> None:
     kind = STRATEGIES.get(name)
     unused = sorted(strategy_option_keys() - kind.options)
     values = {"arch_lr": 0.5, "warmup_epochs": 2, "hvp": "exact", "fd_eps": 0.5, "fused_cell": False,
-              "grad_clip": 1.0}
+              "grad_clip": 1.0, "arch_lr_schedule": "cosine", "free_op_dropout": 0.2}
     for key in [k for k in unused if k in values]:
         with pytest.raises(UserError, match=f"strategy '{name}' does not use {key}"):
-            kind.check_options(SearchConfig(strategy=name, **{key: values[key]}))
+            kind.check_options(SearchConfig(strategy=name, epochs=5, **{key: values[key]}))
     kind.check_options(SearchConfig(strategy=name))  # defaults are never an error
 
 
@@ -395,3 +397,28 @@ def test_all_reduce_mean_over_two_cpu_processes(tmp_path) -> None:
         assert torch.equal(t0, t1)
     assert torch.equal(r0["tensors"][0], torch.full((3,), 1.5)) and torch.equal(r0["tensors"][1], torch.full((2, 2), 15.0))
     assert all(torch.equal(a, b) for a, b in zip(r0["grads"], r1["grads"]))
+
+
+def test_arch_lr_schedule_and_free_op_dropout_follow_the_epochs() -> None:
+    from nni_pibn.search.config import SearchConfig
+    from nni_pibn.strategies.modules import arch_lr_factor, free_op_dropout_at
+    from nni_pibn.supernet import FusedMixedCell
+
+    assert [arch_lr_factor("constant", e, 4, 1) for e in range(4)] == [1.0] * 4
+    assert [round(arch_lr_factor("cosine", e, 5, 1), 6) for e in range(5)] == [1.0, 1.0, 0.853553, 0.5, 0.146447]
+    assert [free_op_dropout_at(0.3, e, 4) for e in range(4)] == pytest.approx([0.3, 0.2, 0.1, 0.0])
+    seen: list[tuple[float, float]] = []
+
+    class Probe(pl.Callback):  # batch start: after the module's own epoch-start hook
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+            if batch_idx:
+                return
+            arch = next(o for o in trainer.optimizers if getattr(o, "is_arch_optimizer", False))
+            cell = next(m for m in pl_module.modules() if isinstance(m, FusedMixedCell))
+            seen.append((arch.param_groups[0]["lr"], cell.free_op_dropout))
+
+    cfg = SearchConfig(strategy="darts", arch_lr=0.01, arch_lr_schedule="cosine", free_op_dropout=0.3, epochs=3)
+    run_search(build_strategy("darts", cfg), PIBSpace(channels=2, layers=3, nodes=2), _evaluator(max_epochs=3),
+               callbacks=[Probe()], seed=0)
+    assert [lr for lr, _ in seen] == pytest.approx([0.01, 0.0075, 0.0025])
+    assert [p for _, p in seen] == pytest.approx([0.3, 0.15, 0.0])

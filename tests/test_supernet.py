@@ -203,3 +203,68 @@ def test_fused_cell_is_nni_differentiable_cell_for_export() -> None:
     cell = next(m for m in space.modules() if isinstance(m, FusedMixedCell))
     assert isinstance(cell, DifferentiableMixedCell)
     assert len(cell.ops) == 0 and sum(len(g.edges) for g in cell.groups) == len(cell._arch_alpha)
+
+
+def test_free_op_dropout_touches_only_parameter_free_ops_and_only_in_training() -> None:
+    torch.manual_seed(0)
+    space = PIBSpace(channels=2, layers=3, nodes=2)
+    build_strategy("darts", SearchConfig(strategy="darts", free_op_dropout=0.5, epochs=3)).mutate_model(space)
+    cells = [m for m in space.modules() if isinstance(m, FusedMixedCell)]
+    x = torch.randn(4, 3, 8, 8)
+    space.eval()
+    ref = space(x)
+    for c in cells:
+        c.free_op_dropout = 0.9
+    torch.testing.assert_close(space(x), ref)  # eval: no dropout
+    space.train()
+    torch.manual_seed(1)
+    with_drop = space(x)
+    for c in cells:
+        c.free_op_dropout = 0.0
+    torch.manual_seed(1)
+    without = space(x)
+    assert not torch.allclose(with_drop, without)
+    # with every parameter-free op's weight at zero, dropout on them changes nothing
+    with torch.no_grad():
+        for c in cells:
+            for k, name in enumerate(c.op_names):
+                if any(g.free[k] for g in c.groups):
+                    for a in c._arch_alpha.values():
+                        a[k] = -1e4
+    for c in cells:
+        c.free_op_dropout = 0.0
+    torch.manual_seed(2)
+    a = space(x)
+    for c in cells:
+        c.free_op_dropout = 0.9
+    torch.manual_seed(2)
+    torch.testing.assert_close(space(x), a)
+
+
+def test_compiled_search_computes_what_the_eager_one_does(monkeypatch) -> None:
+    """compile=True runs the supernet through torch.compile (the eager backend here: the same
+    wiring without minutes of code generation); losses and alphas match the eager search."""
+    from nni_pibn import compiling
+    from nni_pibn.compiling import is_compiled
+
+    monkeypatch.setattr(compiling, "BACKEND", "eager")
+    torch._dynamo.reset()
+    from nni.nas.evaluator.pytorch import DataLoader
+    from torch.utils.data import TensorDataset
+
+    from nni_pibn.strategies import build_search_evaluator, edge_weights_of, run_search
+
+    g = torch.Generator().manual_seed(0)
+    data = TensorDataset(torch.randn(8, 3, 8, 8, generator=g), torch.randint(0, 10, (8,), generator=g))
+    trainer = {"accelerator": "cpu", "max_epochs": 1, "limit_train_batches": 2, "enable_checkpointing": False,
+               "logger": False, "enable_progress_bar": False, "enable_model_summary": False}
+    alphas = []
+    for compile in (False, True):
+        torch.manual_seed(0)
+        space = PIBSpace(channels=2, layers=3, nodes=2)
+        evaluator = build_search_evaluator(DataLoader(data, batch_size=4), DataLoader(data, batch_size=4), trainer)
+        run_search(build_strategy("darts"), space, evaluator, seed=0, compile=compile)
+        assert is_compiled(space) == compile
+        alphas.append(edge_weights_of(space))
+    for edge, weights in alphas[0].items():
+        assert alphas[1][edge] == pytest.approx(weights, rel=1e-4)

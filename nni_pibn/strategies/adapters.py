@@ -141,9 +141,13 @@ class ProxylessCell(ArchValidationLoader, Proxyless):
     def default_mutation_hooks(self) -> list[Any]:
         return [ProxylessMixedCell.mutate, *super().default_mutation_hooks()]
 
+    def __init__(self, *, arch_lr_schedule: str = "constant", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.arch_lr_schedule = arch_lr_schedule
+
     def configure_oneshot_module(self, training_module: Any) -> Any:
         return DartsModule(training_module, arc_learning_rate=self.arc_learning_rate,
-                           gradient_clip_val=self.gradient_clip_val,
+                           gradient_clip_val=self.gradient_clip_val, arch_lr_schedule=self.arch_lr_schedule,
                            log_prob_every_n_step=self.log_prob_every_n_step, warmup_epochs=self.warmup_epochs)
 
 

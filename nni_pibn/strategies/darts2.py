@@ -153,15 +153,25 @@ class _DartsFamily(ArchValidationLoader, FusedCellHooks, DartsRuleHooks):
 
     module_class: type = DartsModule
 
-    def __init__(self, *, fused_cell: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *, fused_cell: bool = True, arch_lr_schedule: str = "constant", free_op_dropout: float = 0.0,
+                 **kwargs: Any) -> None:
         if kwargs.get("penalty") is not None:
             raise ValueError(f"{type(self).__name__} does not support NNI's profiler penalty")
+        if free_op_dropout and not fused_cell:
+            raise ValueError("free_op_dropout acts inside the fused cells: it needs fused_cell=True")
         super().__init__(**kwargs)
         self.fused_cell = fused_cell
+        self.arch_lr_schedule, self.free_op_dropout = arch_lr_schedule, free_op_dropout
 
     def module_options(self) -> dict[str, Any]:
-        return dict(arc_learning_rate=self.arc_learning_rate, gradient_clip_val=self.gradient_clip_val,  # type: ignore[attr-defined]
-                    log_prob_every_n_step=self.log_prob_every_n_step, warmup_epochs=self.warmup_epochs)  # type: ignore[attr-defined]
+        return {
+            "arc_learning_rate": self.arc_learning_rate,  # type: ignore[attr-defined]
+            "gradient_clip_val": self.gradient_clip_val,  # type: ignore[attr-defined]
+            "log_prob_every_n_step": self.log_prob_every_n_step,  # type: ignore[attr-defined]
+            "warmup_epochs": self.warmup_epochs,  # type: ignore[attr-defined]
+            "arch_lr_schedule": self.arch_lr_schedule,
+            "free_op_dropout": self.free_op_dropout,
+        }
 
     def configure_oneshot_module(self, training_module: Any) -> Any:
         return self.module_class(training_module, **self.module_options())

@@ -12,7 +12,12 @@ as mixins so every strategy gets them the same way:
   respect to the architecture parameters only (``torch.autograd.grad``: no weight
   gradients are computed for it) and is not logged as a training step, so ``train_loss``
   and ``train_acc`` average the weight steps alone. Subclasses replace
-  :meth:`DartsSteps.arch_gradients` (second-order DARTS does).
+  :meth:`DartsSteps.arch_gradients` (second-order DARTS does). Two schedules are set at
+  every epoch start: the architecture learning rate (``arch_lr_schedule``: ``constant``, or
+  ``cosine`` from ``arc_learning_rate`` down to 0 over the epochs after warm-up, so a short
+  search can take large steps early and settle), and P-DARTS' operation-level dropout on the
+  parameter-free ops of fused cells (``free_op_dropout``, decayed linearly to 0 at the last
+  epoch; see :class:`~nni_pibn.supernet.FusedMixedCell`).
 """
 
 from __future__ import annotations
@@ -20,9 +25,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import math
+
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
+
+ARCH_LR_SCHEDULES = ("constant", "cosine")
 
 
 def all_reduce_mean(tensors: Sequence[Tensor]) -> None:
@@ -51,12 +60,46 @@ class ArchValidationStep:
         return self.training_module.validation_step(batch, batch_idx)
 
 
+def arch_lr_factor(schedule: str, epoch: int, epochs: int, warmup: int) -> float:
+    """Multiplier of the architecture learning rate in ``epoch`` (0-based) of ``epochs``."""
+    if schedule == "constant" or epoch < warmup:
+        return 1.0
+    span = max(1, epochs - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * (epoch - warmup) / span))
+
+
+def free_op_dropout_at(rate: float, epoch: int, epochs: int) -> float:
+    """P-DARTS-style decay: ``rate`` at epoch 0, linearly down to 0 at the last epoch."""
+    return rate * (1.0 - epoch / max(1, epochs - 1)) if epochs > 1 else rate
+
+
 class DartsSteps(ArchValidationStep):
     """Module mixin for NNI's DARTS-family modules (``DartsLightningModule`` and subclasses)."""
 
     warmup_epochs: int
     gradient_clip_val: float | None
     log_prob_every_n_step: int
+    arc_learning_rate: float
+
+    def __init__(self, *args: Any, arch_lr_schedule: str = "constant", free_op_dropout: float = 0.0,
+                 **kwargs: Any) -> None:
+        if arch_lr_schedule not in ARCH_LR_SCHEDULES:
+            raise ValueError(f"arch_lr_schedule must be one of {', '.join(ARCH_LR_SCHEDULES)}, got {arch_lr_schedule!r}")
+        if not 0.0 <= free_op_dropout < 1.0:
+            raise ValueError(f"free_op_dropout must lie in [0, 1), got {free_op_dropout}")
+        super().__init__(*args, **kwargs)
+        self.arch_lr_schedule, self.free_op_dropout = arch_lr_schedule, free_op_dropout
+
+    def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()  # type: ignore[misc]  (NNI: freezes the alphas during warm-up)
+        epoch, epochs = self.trainer.current_epoch, self.trainer.max_epochs or 1  # type: ignore[attr-defined]
+        factor = arch_lr_factor(self.arch_lr_schedule, epoch, epochs, self.warmup_epochs)
+        for group in self.architecture_optimizers().param_groups:  # type: ignore[attr-defined]
+            group["lr"] = self.arc_learning_rate * factor
+        rate = free_op_dropout_at(self.free_op_dropout, epoch, epochs)
+        for m in self.supernet_modules():  # type: ignore[attr-defined]
+            if hasattr(m, "free_op_dropout"):
+                m.free_op_dropout = rate
 
     def arch_parameters(self) -> list[nn.Parameter]:
         """Architecture tensors in module order (the same order on every DDP rank)."""

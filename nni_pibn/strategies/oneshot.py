@@ -23,7 +23,7 @@ from ..nni_compat import has_tianshou
 from .registry import ONE_SHOT, StrategyKind, register
 
 #: config keys every differentiable DARTS variant reads.
-_DARTS_KEYS = frozenset({"arch_lr", "warmup_epochs", "fused_cell"})
+_DARTS_KEYS = frozenset({"arch_lr", "arch_lr_schedule", "warmup_epochs", "fused_cell", "free_op_dropout"})
 
 
 def _clip(cfg: Any) -> float | None:
@@ -32,7 +32,8 @@ def _clip(cfg: Any) -> float | None:
 
 def _darts_options(cfg: Any) -> dict[str, Any]:
     return {"arc_learning_rate": cfg.arch_lr, "gradient_clip_val": _clip(cfg), "warmup_epochs": cfg.warmup_epochs,
-            "fused_cell": cfg.fused_cell}
+            "fused_cell": cfg.fused_cell, "arch_lr_schedule": cfg.arch_lr_schedule,
+            "free_op_dropout": cfg.free_op_dropout}
 
 
 def _darts(cfg: Any, **nni: Any) -> Strategy:
@@ -53,7 +54,7 @@ def _random(cfg: Any, **nni: Any) -> Strategy:
 
 def _proxyless(cfg: Any, **nni: Any) -> Strategy:
     return ProxylessCell(**{"arc_learning_rate": cfg.arch_lr, "gradient_clip_val": _clip(cfg),
-                            "warmup_epochs": cfg.warmup_epochs, **nni})
+                            "warmup_epochs": cfg.warmup_epochs, "arch_lr_schedule": cfg.arch_lr_schedule, **nni})
 
 
 def _enas(cfg: Any, **nni: Any) -> Strategy:
@@ -93,5 +94,5 @@ register(StrategyKind(
 ))
 register(StrategyKind(
     "proxyless", ONE_SHOT, "NNI's ProxylessNAS: one sampled path per step, binary-gate gradients",
-    _proxyless, frozenset({"arch_lr", "grad_clip", "warmup_epochs"}), export_rule="most likely op and input",
+    _proxyless, frozenset({"arch_lr", "arch_lr_schedule", "grad_clip", "warmup_epochs"}), export_rule="most likely op and input",
 ))

@@ -21,6 +21,8 @@ from nni.nas.strategy.base import Strategy
 from pytorch_lightning.callbacks import Checkpoint
 
 from .. import layout
+from ..compiling import compile_module
+from ..supernet import remove_pass_scope
 
 
 def add_callbacks(trainer: pl.Trainer, callbacks: Sequence[pl.Callback]) -> None:
@@ -40,6 +42,7 @@ def run_search(
     ckpt_path: str | Path | None = None,
     seed: int | None = None,
     memory_format: str = "auto",
+    compile: bool = False,
 ) -> dict[str, Any]:
     """Searches ``space`` with a one-shot ``strategy``; returns NNI's exported architecture dict.
 
@@ -53,7 +56,8 @@ def run_search(
     NumPy and torch via ``pl.seed_everything`` before the architecture parameters are
     created; seed before building ``space`` too for reproducible weights. ``memory_format``
     (``auto``, ``channels_last``, ``contiguous``; see :mod:`nni_pibn.layout`) is applied to
-    the supernet once it is built.
+    the supernet once it is built; ``compile`` runs it through ``torch.compile``
+    (:mod:`nni_pibn.compiling`).
 
     The result is ``{'normal/op_2_0': 'pib_conv_3x3', 'normal/input_2_0': [0], ...}``; turn
     it into a genotype with :func:`nni_pibn.genotype.from_nni`.
@@ -63,6 +67,9 @@ def run_search(
     strategy.mutate_model(space)  # type: ignore[attr-defined]
     search = strategy.mutate_evaluator(evaluator)  # type: ignore[attr-defined]
     layout.apply(space, memory_format, search.trainer.strategy.root_device)
+    if compile:
+        remove_pass_scope(space)
+        compile_module(space)
     add_callbacks(search.trainer, callbacks)
     if ckpt_path is not None:
         search.fit_kwargs["ckpt_path"] = str(ckpt_path)

@@ -5,7 +5,7 @@ numbers, far fewer kernels); ``batching`` turns E copies of an op into one batch
 """
 
 from .batching import LoopedOp, NotBatchable, batch_op, batch_or_loop, unbatch_state
-from .cell import EdgeGroup, FusedMixedCell, install_pass_scope
+from .cell import EdgeGroup, FusedMixedCell, install_pass_scope, remove_pass_scope
 
 __all__ = [
     "EdgeGroup",
@@ -15,5 +15,6 @@ __all__ = [
     "batch_op",
     "batch_or_loop",
     "install_pass_scope",
+    "remove_pass_scope",
     "unbatch_state",
 ]

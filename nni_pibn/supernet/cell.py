@@ -21,6 +21,11 @@ vector as in NNI. The softmax of a cell type's alphas is computed once per forwa
 the network (all cells with one label share it; see :func:`install_pass_scope`), except
 for stochastic relaxations (Gumbel), whose samples NNI draws per cell.
 
+Regulariser (off by default): ``free_op_dropout`` applies P-DARTS' operation-level dropout
+(Chen et al., 2019) to the outputs of the parameter-free ops (skip, pooling) while
+training, which keeps them from winning early on merely because the convolutions are not
+trained yet, DARTS' known collapse onto parameter-free ops.
+
 Architecture parameters, their names, sharing, export (DARTS' rule) and probabilities are
 NNI's: the cell is built by NNI's own constructor (so weights start exactly as NNI's
 would), then its per-edge ops are batched and dropped.
@@ -32,10 +37,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..nni_compat import preprocess_cell_inputs
-from .batching import batch_or_loop
+from .batching import batch_or_loop, is_parameter_free
 from .export import DartsRuleMixedCell
 
 class PassScope:
@@ -43,6 +49,7 @@ class PassScope:
 
     def __init__(self) -> None:
         self.token: object | None = None
+        self.handles: list = []
 
 
 class SharedWeights:
@@ -65,15 +72,19 @@ class EdgeGroup(nn.Module):
         self.inputs = [j for _, j in edges]
         self.rows = slice(start, start + len(edges))
         self.ops = nn.ModuleList(ops)
+        self.free = [is_parameter_free(op) for op in ops]  # skip (stride 1) and pooling
 
-    def forward(self, states: Sequence[Tensor], weights: Tensor) -> tuple[Tensor, ...]:
-        """One ``(N, C, H', W')`` tensor per edge: the softmax-weighted sum of its ops' outputs."""
+    def forward(self, states: Sequence[Tensor], weights: Tensor, free_op_dropout: float = 0.0) -> tuple[Tensor, ...]:
+        """One ``(N, C, H', W')`` tensor per edge: the softmax-weighted sum of its ops' outputs,
+        the parameter-free ones through dropout of rate ``free_op_dropout``."""
         x = states[self.inputs[0]] if len(self.inputs) == 1 else torch.cat([states[j] for j in self.inputs], 1)
         E = len(self.edges)
         mixed: Tensor | None = None
         w: Tensor | None = None
         for k, op in enumerate(self.ops):
             y = op(x)  # (N, E*C, H', W'), channel block e = edge e
+            if free_op_dropout and self.free[k]:
+                y = F.dropout(y, free_op_dropout)
             if w is None:  # (E, K) -> (E*C, K): each edge's weights repeated over its C channels
                 w = weights[self.rows].repeat_interleave(y.size(1) // E, 0)
             wk = w[:, k].view(1, -1, 1, 1)
@@ -108,6 +119,8 @@ class FusedMixedCell(DartsRuleMixedCell):
         key = f"{self.label}/fused_weights"
         self._shared: SharedWeights = memo.setdefault(key, SharedWeights())
         self._pass_scope: PassScope | None = None  # set by install_pass_scope
+        #: P-DARTS' operation-level dropout on the parameter-free ops while training (set per epoch)
+        self.free_op_dropout = 0.0
 
     def edge_weights(self) -> Tensor:
         """``(edges, ops)``: softmax over each edge's logits (``none`` included), ``none`` dropped;
@@ -129,13 +142,14 @@ class FusedMixedCell(DartsRuleMixedCell):
         states: list[Tensor] = list(self.preprocessor(processed))
         weights = self.edge_weights()
         P = self.num_predecessors
-        first = self.groups[0](states, weights)  # edges node-major: node n has first[n*P:(n+1)*P]
+        drop = self.free_op_dropout if self.training else 0.0
+        first = self.groups[0](states, weights, drop)  # edges node-major: node n has first[n*P:(n+1)*P]
         # elementwise adds, not a .sum(dim) reduction: they keep the memory format of their
         # inputs (channels_last on CPU), a reduction would return NCHW-contiguous states
         from_inputs = [_sum(first[n * P:(n + 1) * P]) for n in range(self.num_nodes)]
         states.append(from_inputs[0])
         for node, group in enumerate(self.groups[1:], start=1):
-            states.append(_sum([from_inputs[node], *group(states, weights)]))
+            states.append(_sum([from_inputs[node], *group(states, weights, drop)]))
         cell_out = torch.cat(states[self.num_predecessors:], self.concat_dim)
         return self.postprocessor(cell_out, processed)
 
@@ -166,6 +180,19 @@ def install_pass_scope(model: nn.Module) -> None:
         for s in shared:
             s.clear()
 
-    model.register_forward_pre_hook(start)
-    model.register_forward_hook(end)
+    scope.handles = [model.register_forward_pre_hook(start), model.register_forward_hook(end)]
     model._nni_pibn_pass_scope = scope  # type: ignore[assignment]
+
+
+def remove_pass_scope(model: nn.Module) -> None:
+    """Undoes :func:`install_pass_scope` (each cell computes its own softmax again), e.g.
+    before ``torch.compile``, which would trace the scope's Python bookkeeping."""
+    scope = getattr(model, "_nni_pibn_pass_scope", None)
+    if scope is None:
+        return
+    for handle in scope.handles:
+        handle.remove()
+    for m in model.modules():
+        if isinstance(m, FusedMixedCell):
+            m._pass_scope = None
+    model._nni_pibn_pass_scope = None  # type: ignore[assignment]
