@@ -29,17 +29,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from _compare import label, revisions, rounds, run_worker
+
 STRATEGIES = ("darts", "darts2")
 
 
@@ -58,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     p.add_argument("--compare", metavar="REV", help="also time git revision REV (a worktree), alternating")
     p.add_argument("--rounds", type=int, default=3, help="subprocesses per (revision, strategy)")
+    p.add_argument("--hvp", choices=("exact", "finite_difference"),
+                   help="darts2's implicit term (this tree only; default: the config's default)")
     p.add_argument("--worker", choices=STRATEGIES, help=argparse.SUPPRESS)
     return p
 
@@ -110,7 +110,13 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
     }
     space = PIBSpace(op_set=args.op_set, channels=args.channels, layers=args.layers, nodes=args.nodes)
     evaluator = build_search_evaluator(*loaders, trainer)
-    run_search(build_strategy(args.worker), space, evaluator, callbacks=[StepTimer()], seed=0)
+    if args.hvp:
+        from nni_pibn.search.config import SearchConfig
+
+        strategy = build_strategy(args.worker, SearchConfig(strategy=args.worker, hvp=args.hvp))
+    else:
+        strategy = build_strategy(args.worker)
+    run_search(strategy, space, evaluator, callbacks=[StepTimer()], seed=0)
     if cuda:
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
@@ -126,27 +132,13 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def _measure(root: Path, strategy: str, passthrough: list[str], memory: bool = False) -> dict[str, Any]:
+def _measure(root: Path, strategy: str, passthrough: list[str], threads: int, memory: bool = False) -> dict[str, Any]:
     """One worker subprocess importing nni_pibn from ``root`` (``memory``: the CPU memory pass)."""
-    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    if "--threads" not in passthrough or passthrough[passthrough.index("--threads") + 1] != "0":
-        env["OMP_NUM_THREADS"] = "1"
-    extra: list[str] = []
+    extra, env = [], {}
     if memory:
         env["MALLOC_MMAP_THRESHOLD_"] = "65536"
         extra = ["--steps", "1", "--warmup", "2"]
-    out = subprocess.run([sys.executable, __file__, *passthrough, *extra, "--worker", strategy],
-                         capture_output=True, text=True, check=False, env=env, cwd=root)
-    if out.returncode != 0:
-        raise RuntimeError(f"worker ({root}, {strategy}) failed:\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _worktree(rev: str, where: Path) -> Path:
-    path = where / f"rev-{rev.replace('/', '_')}"
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(path), rev],
-                   check=True, capture_output=True, text=True)
-    return path
+    return run_worker(__file__, root, [*passthrough, *extra, "--worker", strategy], threads, env)
 
 
 def _passthrough(argv: list[str]) -> list[str]:
@@ -172,39 +164,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         print(json.dumps(_worker(args)))
         return 0
+    if args.hvp and args.compare:
+        raise SystemExit("--hvp picks an option of this tree; compare revisions without it")
     passthrough = _passthrough(argv)
-    with tempfile.TemporaryDirectory(prefix="nni_pibn_bench_") as tmp:
-        roots = {"new": REPO}
-        if args.compare:
-            roots = {"old": _worktree(args.compare, Path(tmp)), "new": REPO}
-        results: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        try:
-            for r in range(args.rounds):
-                order = list(roots) if r % 2 == 0 else list(reversed(roots))
-                for rev in order:
-                    for strategy in args.strategies:
-                        res = _measure(roots[rev], strategy, passthrough)
-                        results.setdefault((rev, strategy), []).append(res)
-                        print(f"round {r + 1}/{args.rounds} {rev:>3} {strategy:<7} {res['median_s']:.4f} s/step",
-                              flush=True)
-            if args.device == "cpu":
-                for rev in roots:
-                    for strategy in args.strategies:
-                        peak = _measure(roots[rev], strategy, passthrough, memory=True)["peak_mb"]
-                        for res in results[(rev, strategy)]:
-                            res["peak_mb"] = peak
-                        print(f"memory pass {rev:>3} {strategy:<7} {peak:.1f} MiB", flush=True)
-        finally:
-            if args.compare:
-                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(roots["old"])],
-                               capture_output=True, check=False)
-    _report(args, results, list(roots))
+    results: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    with revisions(args.compare) as roots:
+        for r, rev in rounds(list(roots), args.rounds):
+            for strategy in args.strategies:
+                res = _measure(roots[rev], strategy, passthrough, args.threads)
+                results.setdefault((rev, strategy), []).append(res)
+                print(f"round {r + 1}/{args.rounds} {rev:>3} {strategy:<7} {res['median_s']:.4f} s/step", flush=True)
+        if args.device == "cpu":
+            for rev in roots:
+                for strategy in args.strategies:
+                    peak = _measure(roots[rev], strategy, passthrough, args.threads, memory=True)["peak_mb"]
+                    for res in results[(rev, strategy)]:
+                        res["peak_mb"] = peak
+                    print(f"memory pass {rev:>3} {strategy:<7} {peak:.1f} MiB", flush=True)
+        revs = list(roots)
+    _report(args, results, revs)
     return 0
 
 
 def _report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[str, Any]]], revs: list[str]) -> None:
     mem = "peak CUDA MiB" if args.device == "cuda" else "step peak MiB (RSS)"
-    label = {"old": f"old ({args.compare})", "new": "new (this tree)"}
+    names = {rev: label(rev, args.compare) for rev in revs}
     print(f"\nspace: op set {args.op_set}, C {args.channels}, {args.layers} cells, {args.nodes} nodes; batch "
           f"{args.batch} x {args.image}x{args.image}; {args.device}; {args.steps} timed steps after {args.warmup} "
           f"warm-up per subprocess, {args.rounds} rounds; {args.threads or 'default'} thread(s)")
@@ -216,7 +200,7 @@ def _report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[s
             t = statistics.median(r["median_s"] for r in runs)
             m = statistics.median(r["peak_mb"] for r in runs)
             summary[(rev, strategy)] = (t, m)
-            print(f"{label[rev]:<22} {strategy:<8} {t:>14.4f} {m:>20.1f}")
+            print(f"{names[rev]:<22} {strategy:<8} {t:>14.4f} {m:>20.1f}")
     if "old" in revs:
         for strategy in args.strategies:
             (to, mo), (tn, mn) = summary[("old", strategy)], summary[("new", strategy)]
@@ -225,7 +209,7 @@ def _report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[s
     if len(args.strategies) == 2:
         for rev in revs:
             (t1, _), (t2, _) = summary[(rev, "darts")], summary[(rev, "darts2")]
-            print(f"{label[rev]}: second/first order time x{t2 / t1:.2f}")
+            print(f"{names[rev]}: second/first order time x{t2 / t1:.2f}")
 
 
 if __name__ == "__main__":
