@@ -71,6 +71,7 @@ def run_pipeline(cfg: PipelineConfig, run_dir: str | Path, *, resume: bool = Fal
     With ``resume`` a finished search is kept, an interrupted one continues from its last
     checkpoint, and so does an interrupted retraining; both are checked (:func:`check_resume`)
     before anything is written."""
+    from .data import build_datasets
     from .retrain import train
     from .search import search
 
@@ -81,6 +82,8 @@ def run_pipeline(cfg: PipelineConfig, run_dir: str | Path, *, resume: bool = Fal
     if resume:
         check_resume(cfg, run_dir)
     searched, trained = stage_state(run_dir) if resume else (False, False)
+    for stage in (cfg.search, cfg.train):  # missing data: a one-line error before anything is written
+        build_datasets(stage.dataset, stage.data, download=stage.download, image_size=stage.image_size)
     if not is_secondary_rank():
         write_config(run_dir, config_to_dict(cfg))
     with planned_stages(SEARCH, TRAIN):  # NNI's web UI then offers both stages' metric keys

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import UserError
+from ..noise import silence_known_noise
 
 #: subcommand modules, in ``--help`` order.
 COMMANDS = ["profile", "search", "train", "pipeline", "experiment", "report", "plot", "gradcam"]
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        argv = list(sys.argv[1:] if argv is None else argv)
+        silence_known_noise(quiet="--quiet" in argv)  # before the imports that warn
         args = build_parser().parse_args(argv)
         return int(args.run(args) or 0)
     except UserError as exc:
