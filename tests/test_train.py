@@ -179,3 +179,24 @@ def test_bad_cli_input_is_one_line_and_overwrites_nothing(tmp_path: Path, one_li
     assert [p.name for p in taken.iterdir()] == ["notes.txt"] and (taken / "notes.txt").read_text() == "keep me"
     _err("--resume", str(taken), match="not a run folder")
     _err("--resume", str(taken), "--out", str(tmp_path / "b"), match="not both")
+
+
+def test_compiled_training_matches_eager_and_keeps_plain_weight_names(tmp_path: Path, monkeypatch) -> None:
+    """compile=true trains through torch.compile (eager backend here: the wiring, not minutes
+    of code generation); the metrics equal the eager run's and best.pt keeps its keys."""
+    from nni_pibn import compiling
+
+    monkeypatch.setattr(compiling, "BACKEND", "eager")
+    torch._dynamo.reset()
+    runs = {}
+    for flag in ("false", "true"):
+        run = tmp_path / flag
+        assert _train(*TINY, "--set", "epochs=1", "--set", "onnx=false", "--set", f"compile={flag}",
+                      "--out", str(run)) == 0
+        runs[flag] = run
+    eager, compiled = _rows(runs["false"]), _rows(runs["true"])
+    for key in ("train_loss", "test_loss", "test_acc"):
+        assert float(compiled[0][key]) == pytest.approx(float(eager[0][key]), rel=1e-4)
+    keys = torch.load(runs["true"] / "best.pt", weights_only=True).keys()
+    assert set(keys) == set(torch.load(runs["false"] / "best.pt", weights_only=True).keys())
+    assert not any("_orig_mod" in k for k in keys)

@@ -42,6 +42,8 @@ class TrainConfig:
     devices: int = 1
     accelerator: str = "auto"  #: auto, cpu, gpu
     precision: str = "32"  #: 32, 16-mixed, bf16-mixed
+    memory_format: str = "auto"  #: auto (channels_last on CPU, NCHW on GPU), channels_last, contiguous
+    compile: bool = False  #: run the network through torch.compile (see nni_pibn/compiling.py)
     onnx: bool = True  #: export model.onnx after training
 
     def __post_init__(self) -> None:
@@ -64,6 +66,11 @@ class TrainConfig:
             raise ValueError(f"lr_min ({self.lr_min}) must not exceed lr ({self.lr})")
         if not 0.0 <= self.drop_path_prob < 1.0:
             raise ValueError(f"drop_path_prob must lie in [0, 1), got {self.drop_path_prob}")
+        if self.auxiliary and self.image_size < 32:
+            raise ValueError(f"the auxiliary head (DARTS') needs 8x8 maps after the second reduction, i.e. "
+                             f"image_size >= 32, got {self.image_size}; set auxiliary=false or image_size=32")
+        if self.memory_format not in ("auto", "channels_last", "contiguous"):
+            raise ValueError(f"memory_format must be auto, channels_last or contiguous, got {self.memory_format!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.accelerator not in ("auto", "cpu", "gpu", "cuda"):

@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
+from ..compiling import compile_module, is_compiled
 from ..genotype import Genotype, from_json
 from ..network import NetworkCIFAR
 
@@ -58,20 +59,23 @@ class RetrainModule(pl.LightningModule):
         self.save_hyperparameters()
         self.genotype: Genotype = from_json(genotype)
         self.net = NetworkCIFAR(self.genotype, channels, layers, num_classes, auxiliary, in_channels)
-        #: set by the runner on GPUs: weights and inputs in NHWC layout (faster convs under AMP).
-        self.channels_last = False
+        #: set by the runner from the ``memory_format`` key (``nni_pibn.layout``): channels_last on CPU
+        self.memory_format = torch.contiguous_format
+        #: set by the runner from the ``compile`` key: torch.compile the network in setup
+        self.compile_net = False
 
     def forward(self, x: torch.Tensor) -> Any:
         return self.net(x)
 
     def _layout(self, x: torch.Tensor) -> torch.Tensor:
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+        return x.contiguous(memory_format=self.memory_format)
 
     def setup(self, stage: str) -> None:
         # before the strategy moves the model to the GPU and wraps it in DDP (whose gradient
         # buckets take the parameters' strides)
-        if self.channels_last:
-            self.net.to(memory_format=torch.channels_last)
+        self.net.to(memory_format=self.memory_format)
+        if self.compile_net and not is_compiled(self.net):
+            compile_module(self.net)
 
     def on_train_epoch_start(self) -> None:
         hp = self.hparams

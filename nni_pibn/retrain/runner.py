@@ -18,6 +18,7 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
 
+from .. import layout
 from ..complexity import count_macs, count_params
 from ..config import config_to_dict
 from ..data import DatasetInfo, build_datasets, seed_all
@@ -111,7 +112,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progre
     steps = len(data.train) // (cfg.batch_size * cfg.devices)  # type: ignore[arg-type]
     trainer = build_trainer(cfg, run_dir, [*own, *callbacks], progress, steps)
     on_gpu = trainer.accelerator.__class__.__name__ == "CUDAAccelerator"
-    module.channels_last = on_gpu
+    module.memory_format = layout.resolve(cfg.memory_format, trainer.strategy.root_device)
+    module.compile_net = cfg.compile
     datamodule = RetrainData(data, cfg.batch_size, cfg.seed, cfg.num_workers, pin_memory=on_gpu)
     start = time.time()
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
