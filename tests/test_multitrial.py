@@ -19,7 +19,7 @@ from nni.experiment.data import TrialJob
 from nni.mutable import CategoricalMultiple
 from nni.nas.evaluator import Evaluator
 from nni.nas.space import SimplifiedModelSpace
-from nni.nas.strategy import TPE, PolicyBasedRL, Random, RegularizedEvolution
+from nni.nas.strategy import TPE, GridSearch, PolicyBasedRL, Random, RegularizedEvolution
 from nni.nas.strategy.evolution import Individual
 from nni.nas.strategy.middleware import Chain, Deduplication, FailureHandler
 from nni.runtime.tuner_command_channel.command_type import CommandType
@@ -28,7 +28,13 @@ from nni_pibn.errors import UserError
 from nni_pibn.genotype import from_json, from_nni
 from nni_pibn.multitrial import experiment as mt_exp
 from nni_pibn.multitrial.evaluator import build_trial_evaluator
-from nni_pibn.multitrial.legacy import CellTPE, NasCommandChannel, ScalarInputsSpace, legacy_space
+from nni_pibn.multitrial.legacy import (
+    CellTPE,
+    NasCommandChannel,
+    ScalarInputsSpace,
+    WebUIModelSpace,
+    legacy_space,
+)
 from nni_pibn.multitrial.progress import Progress
 from nni_pibn.multitrial.results import TrialRecord, best_trial, read_trials, read_trials_csv, write_trials_csv
 from nni_pibn.network import NetworkCIFAR
@@ -73,7 +79,7 @@ def test_evolution_reads_its_population_and_tournament_size() -> None:
 @pytest.mark.parametrize("name", MULTI)
 def test_keys_of_the_other_family_are_refused(name: str) -> None:
     kind = STRATEGIES.get(name)
-    for key, value in {"arch_lr": 0.5, "hvp": "exact", "warmup_epochs": 2}.items():
+    for key, value in {"arch_lr": 0.5, "fd_eps": 0.5, "warmup_epochs": 2}.items():
         with pytest.raises(UserError, match=f"strategy '{name}' does not use {key}"):
             kind.check_options(SearchConfig(strategy=name, **{key: value}))
     if name != "evolution":
@@ -117,6 +123,30 @@ def test_nni_tpe_cannot_read_a_cell_space_but_the_adapter_can() -> None:
         tuner.receive_trial_result(pid, model.sample, {"default": 0.1 * pid})
     history = tuner._history  # results reached the tuner: 3 records for each of the space's labels
     assert not tuner._running_params and len(history) == len(legacy) and {len(v) for v in history.values()} == {3}
+
+
+def test_why_grid_search_is_not_offered() -> None:
+    """NNI's GridSearch walks labels in order: its first 100 architectures (one shuffle block)
+    differ in three input choices of the reduction cell only."""
+    space = SimplifiedModelSpace.from_model(PIBSpace(channels=4, layers=3))
+    grid = GridSearch(shuffle=False)
+    grid._model_space = space
+    first = [m.sample for m, _ in zip(grid._grid_generator(space), range(100))]
+    varying = [k for k in space.simplify() if len({json.dumps(s[k]) for s in first}) > 1]
+    assert varying == ["reduce/input_4_1", "reduce/input_5_0", "reduce/input_5_1"]
+    assert math.prod(len(m.values) for m in space.simplify().values()) == pytest.approx(3.84e23, rel=0.01)
+
+
+def test_trials_carry_their_architecture_where_the_web_ui_reads_it() -> None:
+    space = WebUIModelSpace.from_model(PIBSpace(channels=4, layers=3, nodes=2))
+    model = space.random(random_state=np.random.RandomState(2))
+    dumped = json.loads(nni.dump(model))
+    summary = dumped["mutation_summary"]  # the web UI's field for a NAS trial's parameters
+    assert summary == {k: v[0] if isinstance(v, list) else v for k, v in model.sample.items()}
+    assert all(isinstance(summary[k], int) for k in summary if "/input_" in k)
+    restored = nni.load(nni.dump(model))
+    assert type(restored) is WebUIModelSpace and restored.sample == model.sample
+    assert "mutation_summary" not in json.loads(nni.dump(space))  # the unfrozen space has none
 
 
 # ---- the trial evaluator -------------------------------------------------------------------------

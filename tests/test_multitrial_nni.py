@@ -17,7 +17,7 @@ import pytest
 from nni_experiment import REPO, clean_env, experiment, get, metrics, port_open, variant  # type: ignore[import-not-found]
 
 from nni_pibn.cli import main
-from nni_pibn.genotype import from_json, load_genotype
+from nni_pibn.genotype import from_json, from_nni, load_genotype
 from nni_pibn.multitrial.results import read_trials_csv
 
 pytestmark = pytest.mark.nnictl
@@ -68,7 +68,12 @@ def test_issue_command_for_each_strategy(strategy: str, tmp_path: Path, capsys) 
     with sqlite3.connect(exp_dir / "db" / "nni.sqlite") as db:
         space = json.loads(db.execute("SELECT params FROM ExperimentProfile ORDER BY revision DESC").fetchone()[0]
                            )["searchSpace"]
+        events = [json.loads(d) for (d,) in db.execute("SELECT data FROM TrialJobEvent WHERE data IS NOT NULL")]
     assert space["normal/input_3_1"] == {"_type": "choice", "_value": [0, 1, 2]} and len(space) == 16
+    # and each trial's architecture where the web UI shows it (a column per label, the expanded row)
+    shown = [json.loads(e["parameters"]) if isinstance(e["parameters"], str) else e["parameters"] for e in events]
+    assert sorted(json.dumps(from_nni(p["mutation_summary"], op_set="pibn").to_json()) for p in shown) == sorted(
+        json.dumps(from_json(json.loads(r["genotype"])).to_json()) for r in rows)
     assert not port_open(int(data["web_ui"].rsplit(":", 1)[1]))  # the manager was stopped
 
 

@@ -1,5 +1,6 @@
 """Adapters to NNI 3.0's multi-trial machinery: a ``Cell`` space in NNI's HPO format (for
-the TPE strategy and the web UI), and an experiment that can resume.
+the TPE strategy and the web UI), architectures the web UI can show, and an experiment
+that can resume.
 
 NNI 3.0 converts a NAS space to its HPO format (``{"_type": "choice", "_value": [...]}`` per
 label) with each mutable's ``as_legacy_dict()`` in two places: the ``TPE`` strategy, which
@@ -15,6 +16,14 @@ list. :func:`legacy_space` writes it as ``{"_type": "choice", "_value": values}`
 tuner those plain choices and turns its ``j`` back into ``[j]`` when freezing a model.
 The models it submits are the real space's, so samples, engine and web UI keep NNI's
 format. (The tuner reads its history by parameter id, never from the sample sent back.)
+
+Architectures in the web UI: the web UI shows a NAS trial's architecture from the
+``mutation_summary`` field of its parameters (NNI 2's format: a column per label in the
+trials table, the hyper-parameter chart, the expanded row); NNI 3.0 sends the frozen
+model space, whose architecture sits under ``sample`` instead, so the web UI lists the
+whole serialised model and no column. :class:`WebUIModelSpace` adds ``mutation_summary``
+(the sample, single-input choices as plain numbers as in the search space) to what each
+trial is sent.
 
 Resume: a resumed NNI manager first sends the strategy the finished trials' results
 (``ImportData``), as it would an HPO tuner. NNI's NAS command channel knows no such
@@ -33,8 +42,8 @@ from typing import Any
 from nni.mutable import CategoricalMultiple, Mutable
 from nni.nas.execution import training_service
 from nni.nas.experiment import NasExperiment
-from nni.nas.experiment.config import TrainingServiceEngineConfig
-from nni.nas.space import ExecutableModelSpace
+from nni.nas.experiment.config import SimplifiedModelFormatConfig, TrainingServiceEngineConfig
+from nni.nas.space import ExecutableModelSpace, ModelStatus, SimplifiedModelSpace
 from nni.nas.strategy import TPE
 from nni.runtime.tuner_command_channel import TunerCommandChannel
 from nni.runtime.tuner_command_channel.command_type import CommandType
@@ -117,12 +126,43 @@ class NasCommandChannel(TunerCommandChannel):
             log.info("passing over NNI manager command %s (for HPO tuners)", command_type)
 
 
+#: the field of a trial's parameters the web UI reads a NAS architecture from.
+WEB_UI_FIELD = "mutation_summary"
+
+
+def web_ui_summary(sample: dict[str, Any]) -> dict[str, Any]:
+    """An architecture dict as the web UI's columns take it: ``[j]`` input choices as ``j``."""
+    return {k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in sample.items()}
+
+
+class WebUIModelSpace(SimplifiedModelSpace):
+    """NNI's simplified model space, whose trials also carry their architecture where the web
+    UI looks for it (``mutation_summary``)."""
+
+    def _dump(self) -> dict[str, Any]:
+        out = super()._dump()
+        if self.sample is not None and self.status != ModelStatus.Initialized:
+            out[WEB_UI_FIELD] = web_ui_summary(self.sample)
+        return out
+
+    @classmethod
+    def _load(cls, **attrs: Any) -> SimplifiedModelSpace:
+        attrs.pop(WEB_UI_FIELD, None)
+        return super()._load(**attrs)
+
+
 class CellNasExperiment(NasExperiment):
-    """NNI's ``NasExperiment`` whose web UI lists the Cell's input choices in its search
-    space, and whose training-service engine survives a resume (:class:`NasCommandChannel`)."""
+    """NNI's ``NasExperiment`` whose web UI lists the Cell's input choices in its search space
+    and each trial's architecture (:class:`WebUIModelSpace`), and whose training-service
+    engine survives a resume (:class:`NasCommandChannel`)."""
 
     def _send_space_to_nni_manager(self) -> None:
         self.update_search_space(legacy_space(self.model_space.simplify()))
+
+    def executable_model_factory(self, config: Any) -> Any:
+        if isinstance(config, SimplifiedModelFormatConfig):
+            return WebUIModelSpace.from_model(self.model_space, self.evaluator)
+        return super().executable_model_factory(config)
 
     def execution_engine_factory(self, config: Any) -> Any:
         if not isinstance(config, TrainingServiceEngineConfig):

@@ -11,9 +11,11 @@
 from results (evolution, RL, TPE) are steered away from it instead of never hearing back.
 ``Deduplication('invalid')`` stops RL's policy from spending trials on architectures it has
 already tried (Random and RegularizedEvolution deduplicate themselves, TPE's tuner too).
-Not registered: ``grid`` (NNI's ``GridSearch`` walks the ~1e33 architectures of this space
-in label order with a 100-model shuffle buffer, so any affordable cap trains near-copies
-differing in the last few labels, the reduction cell's last node) and NNI's ``MedianStop``
+Not registered: ``grid`` (NNI's ``GridSearch`` walks the 3.8e23 architectures of the PIB
+space, 4 nodes, in label order and shuffles only within blocks of 100: its first 100
+architectures differ in nothing but three input choices of the reduction cell,
+``reduce/input_4_1``, ``input_5_0``, ``input_5_1``, so no affordable cap makes it search
+anything) and NNI's ``MedianStop``
 middleware (in NNI 3.0 it cannot stop a trial: the execution engine has no ``kill_model``,
 it skips its base class's ``__init__``, and it takes ``max`` of an empty list on every
 trial's first result). The runner is :mod:`nni_pibn.multitrial`.
