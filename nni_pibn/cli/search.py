@@ -1,8 +1,9 @@
-"""``nni-pibn search``: one-shot search of the PIB space (paper protocol by default).
+"""``nni-pibn search``: search the PIB space, one-shot or multi-trial (paper protocol by default).
 
     nni-pibn search --set epochs=10 --out runs/search-digits
     nni-pibn search --config paper.yaml --set dataset=cifar10 --set data=~/data --strategy darts
     nni-pibn search --resume runs/search-digits   # continue from checkpoints/last.ckpt
+    nni-pibn search --strategy evolution --set max_trials=50 --set trial_epochs=5 --out runs/evo
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("search", help="search the PIB space with an NNI one-shot strategy (default: darts2)",
+    p = sub.add_parser("search", help="search the PIB space with an NNI one-shot or multi-trial strategy (darts2)",
                        description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--strategy", help="darts, darts2, gumbel_darts, random_oneshot, enas, proxyless (default darts2)")
+    p.add_argument("--strategy", help="one-shot: darts2 (default), darts, gumbel_darts, random_oneshot, enas, "
+                   "proxyless; multi-trial (one NNI trial per architecture): random, evolution, rl, tpe")
     p.add_argument("--op-set", dest="op_set", help="op set, e.g. pibn (default), pibn:f=3, darts, convnext")
     p.add_argument("--config", help="YAML file of SearchConfig keys")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
