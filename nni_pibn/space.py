@@ -33,8 +33,17 @@ __all__ = ["CellPreprocessor", "PIBSpace", "reduction_indices"]
 
 def _edge_op(node_index: int, op_index: int, input_index: int | None, *, factory: OpFactory, C: int,
              reduction: bool, affine: bool) -> nn.Module:
-    """NNI's op-factory signature: the op of one edge, strided when it reads a reduction cell's input."""
-    return factory(C, edge_stride(reduction, input_index), affine)
+    """NNI's op-factory signature: the op of one edge, strided when it reads a reduction cell's input.
+
+    In the search network (``affine=False``) a pooling op is followed by a non-affine
+    BatchNorm, as in DARTS' search model (``MixedOp``): the convolutions end in a BatchNorm,
+    so without one the pooled maps would enter the weighted sum at another scale and the
+    architecture weights would compare unlike things.
+    """
+    op = factory(C, edge_stride(reduction, input_index), affine)
+    if not affine and isinstance(op, (nn.MaxPool2d, nn.AvgPool2d)):
+        op = nn.Sequential(op, nn.BatchNorm2d(C, affine=False))
+    return op
 
 
 class PIBSpace(ModelSpace):

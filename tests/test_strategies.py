@@ -82,11 +82,11 @@ class _AlphaSnapshot(pl.Callback):
 # ---- second-order DARTS on the real space ------------------------------------------------
 
 
-def _darts2_setup(lr: float):
+def _darts2_setup(lr: float, hvp: str = "finite_difference"):
     """A float64 darts2 module on PIBSpace(2 ch, 3 cells, 2 nodes) and an SGD with momentum state."""
     torch.manual_seed(0)
     space = PIBSpace(channels=2, layers=3, nodes=2)
-    strategy = DartsSecondOrder()
+    strategy = DartsSecondOrder(hvp=hvp)
     strategy.mutate_model(space)
     module = strategy.configure_oneshot_module(SearchClassificationModule())
     module.set_model(space)
@@ -139,8 +139,9 @@ def test_darts2_alpha_grad_matches_exact_hypergradient() -> None:
     assert (first - exact).norm() / exact.norm() > 5 * (ours - exact).norm() / exact.norm()
 
 
-def test_darts2_arch_step_leaves_weights_buffers_and_optimizer_untouched() -> None:
-    module, opt, named, alphas = _darts2_setup(lr=0.025)
+@pytest.mark.parametrize("hvp", ["exact", "finite_difference"])
+def test_darts2_arch_step_leaves_weights_buffers_and_optimizer_untouched(hvp: str) -> None:
+    module, opt, named, alphas = _darts2_setup(lr=0.025, hvp=hvp)
     tm = module.training_module
     for _, p in named:
         p.grad = torch.randn_like(p)
@@ -323,7 +324,7 @@ def test_every_strategy_reads_the_options_it_lists(name: str) -> None:
     kind = STRATEGIES.get(name)
     if name == "enas" and not _enas_available():
         pytest.skip("tianshou missing")
-    changed = {"arch_lr": 0.123, "grad_clip": 1.25, "warmup_epochs": 3, "hvp": "exact", "fd_eps": 0.5,
+    changed = {"arch_lr": 0.123, "grad_clip": 1.25, "warmup_epochs": 3, "hvp": "finite_difference", "fd_eps": 0.5,
                "fused_cell": False, "arch_lr_schedule": "cosine", "free_op_dropout": 0.3}
     base = vars(kind.build(SearchConfig(strategy=name))).copy()
     for key in kind.options:
@@ -340,7 +341,7 @@ def test_an_option_the_strategy_does_not_read_is_refused(name: str) -> None:
 
     kind = STRATEGIES.get(name)
     unused = sorted(strategy_option_keys() - kind.options)
-    values = {"arch_lr": 0.5, "warmup_epochs": 2, "hvp": "exact", "fd_eps": 0.5, "fused_cell": False,
+    values = {"arch_lr": 0.5, "warmup_epochs": 2, "hvp": "finite_difference", "fd_eps": 0.5, "fused_cell": False,
               "grad_clip": 1.0, "arch_lr_schedule": "cosine", "free_op_dropout": 0.2}
     for key in [k for k in unused if k in values]:
         with pytest.raises(UserError, match=f"strategy '{name}' does not use {key}"):

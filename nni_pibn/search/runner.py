@@ -57,6 +57,8 @@ def trainer_kwargs(cfg: SearchConfig, run_dir: Path, progress: bool) -> dict[str
     kwargs.update(enable_model_summary=False, log_every_n_steps=10)
     if cfg.limit_batches:
         kwargs.update(limit_train_batches=cfg.limit_batches, limit_val_batches=cfg.limit_batches)
+    if cfg.max_duration:  # a wall budget: Lightning ends fit at the first step past it, then we export
+        kwargs.update(max_time={"seconds": cfg.max_duration})
     return kwargs
 
 
@@ -68,13 +70,18 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
     Everything the user can get wrong (strategy, op set, data) is checked before anything
     is written. ``report_final`` sends the final arch-val accuracy to NNI as the trial's
     result (a pipeline turns it off: its final result is the retrained accuracy)."""
-    from ..strategies import STRATEGIES, build_search_evaluator, edge_weights_of, run_search
-    from ..strategies.validation import with_arch_validation
+    from ..strategies import MULTI_TRIAL, STRATEGIES, build_search_evaluator, edge_weights_of, run_search
 
     run_dir = Path(run_dir)
     op_set = str(parse_op_set(cfg.op_set))
     check_devices(cfg.accelerator, cfg.devices)
-    factory = STRATEGIES.get(cfg.strategy)
+    kind = STRATEGIES.get(cfg.strategy)
+    if kind.family == MULTI_TRIAL:  # one NNI trial per sampled architecture (nni_pibn.multitrial)
+        from ..multitrial import search_multitrial
+
+        return search_multitrial(cfg, run_dir, resume=resume, progress=progress, report_final=report_final)
+    kind.check_available()
+    kind.check_options(cfg)
     ckpt_path = last_checkpoint(run_dir) if resume else None
     train_loader, val_loader, num_classes, in_channels = build_loaders(cfg)
     identity = run_identity("search", {**config_to_dict(cfg), "op_set": op_set, "num_classes": num_classes,
@@ -82,7 +89,7 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
     if ckpt_path is not None:
         check_identity(ckpt_path, identity)  # missing, corrupt or another run's: one-line error, nothing written
     seed_all(cfg.seed)
-    strategy = with_arch_validation(factory(**_strategy_options(cfg)))
+    strategy = kind.build(cfg)
     space = PIBSpace(op_set=op_set, channels=cfg.channels, layers=cfg.layers, nodes=cfg.nodes,
                      num_classes=num_classes, in_channels=in_channels)
     if not is_secondary_rank():
@@ -99,7 +106,7 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
     own = [EpochSeed(cfg.seed), RunStamp(identity), recorder, nni_cb]
     start = time.time()
     arch = run_search(strategy, space, evaluator, callbacks=[*own, *callbacks],
-                      ckpt_path=ckpt_path)
+                      ckpt_path=ckpt_path, memory_format=cfg.memory_format, compile=cfg.compile)
     if is_secondary_rank():
         return None
     genotype = from_nni(arch, op_set=op_set)
@@ -109,7 +116,7 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
         "strategy": cfg.strategy,
         "op_set": op_set,
         "op_names": op_names(op_set),
-        "export_rule": "darts" if cfg.strategy in ("darts", "darts2", "gumbel_darts") else cfg.strategy,
+        "export_rule": kind.export_rule,
         "epochs": cfg.epochs,
         "final_val_acc": recorder.rows[-1]["val_acc"] if recorder.rows else None,
         "search_seconds": round(time.time() - start, 2),
@@ -118,8 +125,3 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
     write_json(genotype, run_dir / "genotype.json", extra=meta)
     return {"genotype": genotype.to_json(), "nni": genotype.to_nni(), **meta}
 
-
-def _strategy_options(cfg: SearchConfig) -> dict[str, Any]:
-    if cfg.strategy in ("darts", "darts2", "gumbel_darts"):
-        return {"arc_learning_rate": cfg.arch_lr, "gradient_clip_val": cfg.grad_clip or None}
-    return {}

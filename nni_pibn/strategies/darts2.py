@@ -59,7 +59,7 @@ class DartsSecondOrderModule(DartsModule):
     come from its ``param_groups[0]``, the momentum buffers from its state.
     """
 
-    def __init__(self, training_module: Any, *, hvp: str = "finite_difference", eps: float = 0.01,
+    def __init__(self, training_module: Any, *, hvp: str = "exact", eps: float = 0.01,
                  **kwargs: Any) -> None:
         if kwargs.get("penalty") is not None:
             raise ValueError("second-order DARTS does not support a profiler penalty")
@@ -190,7 +190,7 @@ class DartsSecondOrder(_DartsFamily, DARTS):
 
     module_class = DartsSecondOrderModule
 
-    def __init__(self, *, hvp: str = "finite_difference", eps: float = 0.01, **kwargs: Any) -> None:
+    def __init__(self, *, hvp: str = "exact", eps: float = 0.01, **kwargs: Any) -> None:
         if hvp not in HVP_MODES:
             raise ValueError(f"hvp must be one of {', '.join(HVP_MODES)}, got {hvp!r}")
         super().__init__(**kwargs)

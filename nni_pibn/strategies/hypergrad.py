@@ -120,7 +120,7 @@ def unrolled_alpha_grad(
     lr: float,
     momentum: float,
     weight_decay: float,
-    hvp: str = "finite_difference",
+    hvp: str = "exact",
     eps: float = 0.01,
 ) -> tuple[list[Tensor], Tensor]:
     """Second-order DARTS gradient of the architecture:

@@ -227,8 +227,8 @@ def batch_or_loop(mods: Sequence[nn.Module]) -> nn.Module:
 
 
 def is_parameter_free(module: nn.Module) -> bool:
-    """No parameters and no buffers: the op is a function of its input alone."""
-    return next(module.parameters(), None) is None and next(module.buffers(), None) is None
+    """No learnable weights: skip, pooling (in the search network with its non-affine BatchNorm)."""
+    return next(module.parameters(), None) is None
 
 
 def unbatch_state(state: dict[str, Tensor], blocks: int) -> list[dict[str, Tensor]]:
