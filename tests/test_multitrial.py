@@ -336,3 +336,15 @@ def test_resume_without_a_record_says_why(tmp_path: Path) -> None:
     (tmp_path / "nni" / "experiment.json").write_text('{"id": "nosuchexp"}')
     with pytest.raises(UserError, match="NNI no longer lists experiment nosuchexp"):
         mt_exp.read_record(tmp_path)
+
+
+def test_a_folder_holding_an_experiment_continues_it(tmp_path: Path) -> None:
+    """A resumed pipeline calls the search without resume (no checkpoint to resume from); the
+    experiment the folder records is continued, not replaced (here: it is gone, so says so)."""
+    from nni_pibn.multitrial import search_multitrial
+
+    (tmp_path / "nni").mkdir()
+    (tmp_path / "nni" / "experiment.json").write_text('{"id": "gone1234"}')
+    with pytest.raises(UserError, match="NNI no longer lists experiment gone1234"):
+        search_multitrial(SearchConfig(strategy="random", **TINY), tmp_path, resume=False)
+    assert not (tmp_path / "config.yaml").exists()

@@ -27,6 +27,7 @@ from ..space import PIBSpace
 from .evaluator import build_trial_evaluator
 from .experiment import (
     NNI_DIR,
+    RECORD,
     experiment_config,
     isolated_from_outer_trial,
     pick_port,
@@ -73,6 +74,9 @@ def search_multitrial(cfg: Any, run_dir: str | Path, *, resume: bool = False, pr
     run_dir = Path(run_dir)
     kind = _check(cfg)
     op_set = str(parse_op_set(cfg.op_set))
+    # a folder that already holds this search's experiment continues it (a resumed pipeline
+    # asks for a fresh search when its search left no checkpoint, as a multi-trial one never does)
+    resume = resume or (run_dir / NNI_DIR / RECORD).is_file()
     record = read_record(run_dir) if resume else None
     data = build_datasets(cfg.dataset, cfg.data, augment=False, download=cfg.download, image_size=cfg.image_size)
     num_classes, in_channels = data.info.num_classes, data.info.in_channels
