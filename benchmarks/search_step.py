@@ -20,7 +20,7 @@ memory (too slow for the timing runs, which use the default).
 CPU runs use ``--threads 1`` by default: on a shared 2-core machine more threads spin-wait
 and make timings meaningless.
 
-    .venv/bin/python benchmarks/search_step.py --op-set pibn --channels 2 --layers 5 --batch 2 --image 8 --compare f6b520e
+    .venv/bin/python benchmarks/search_step.py --channels 2 --layers 5 --batch 2 --image 8 --compare f6b520e
     .venv/bin/python benchmarks/search_step.py --op-set pibn --channels 8 --layers 5 --batch 16 --compare f6b520e
     .venv/bin/python benchmarks/search_step.py --op-set pibn --channels 16 --layers 8 --batch 64 --device cuda
 """
@@ -117,10 +117,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
     else:
         strategy = build_strategy(args.worker)
     run_search(strategy, space, evaluator, callbacks=[StepTimer()], seed=0)
-    if cuda:
-        peak_mb = torch.cuda.max_memory_allocated() / 2**20
-    else:
-        peak_mb = (_status_kib("VmHWM") - rss["before"]) / 1024
+    peak_mb = torch.cuda.max_memory_allocated() / 2**20 if cuda else (_status_kib("VmHWM") - rss["before"]) / 1024
     return {"median_s": statistics.median(times), "peak_mb": peak_mb, "steps": len(times)}
 
 
@@ -205,7 +202,8 @@ def _report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[s
         for strategy in args.strategies:
             (to, mo), (tn, mn) = summary[("old", strategy)], summary[("new", strategy)]
             mem_ratio = mn / mo if mo > 0 else float("nan")
-            print(f"{strategy}: old/new time x{to / tn:.2f} (new is {to / tn:.2f}x faster), new/old memory x{mem_ratio:.2f}")
+            print(f"{strategy}: old/new time x{to / tn:.2f} (new is {to / tn:.2f}x faster), "
+                  f"new/old memory x{mem_ratio:.2f}")
     if len(args.strategies) == 2:
         for rev in revs:
             (t1, _), (t2, _) = summary[(rev, "darts")], summary[(rev, "darts2")]

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     for m in modes:
         p_, _, f_ = m.partition(":")
         if p_ not in PRECISIONS or f_ not in FORMATS:
-            raise SystemExit(f"--modes {m}: expected PRECISION:FORMAT with {'|'.join(PRECISIONS)} : {'|'.join(FORMATS)}")
+            raise SystemExit(f"--modes {m}: expected PRECISION:FORMAT, {'|'.join(PRECISIONS)} : {'|'.join(FORMATS)}")
     cases = [(g, n, None) for g in args.genotypes for n in args.layers] + \
             [(g, n, m) for m in modes for g in args.genotypes for n in args.layers]
     common = ["--device", args.device, "--channels", str(args.channels), "--batch", str(args.batch),
@@ -156,7 +156,8 @@ def _report(args: argparse.Namespace, times: dict[tuple[str, Any], list[float]],
     if "old" in revs:
         for case in cases:
             ratio = med[("old", case)] / med[("new", case)]
-            print(f"{case[0]} {case[1]} cells {case[2] or 'default'}: old/new x{ratio:.2f} (new is {ratio:.2f}x faster)")
+            print(f"{case[0]} {case[1]} cells {case[2] or 'default'}: old/new x{ratio:.2f} "
+                  f"(new is {ratio:.2f}x faster)")
     return rows
 
 

@@ -82,7 +82,8 @@ def test_cifar_missing_or_empty_root_is_one_line(tmp_path: Path, name: str, fold
         with pytest.raises(UserError) as err:
             build_datasets(name, root)
         msg = str(err.value)
-        assert "\n" not in msg and str(root) in msg and folder in msg and "--set data=DIR" in msg and "train.data" in msg
+        assert "\n" not in msg and str(root) in msg and folder in msg
+        assert "--set data=DIR" in msg and "train.data" in msg
 
 
 def test_cifar_corrupt_batch_is_a_user_error(tmp_path: Path, unverified_cifar: None) -> None:

@@ -34,7 +34,8 @@ def _problem(seed: int = 0):
         x, y = batch
 
         def loss(ws):
-            mixed = torch.einsum("k,knh->nh", torch.softmax(alpha, 0), torch.tanh(torch.einsum("nd,kdh->knh", x, ws[0])))
+            hidden = torch.tanh(torch.einsum("nd,kdh->knh", x, ws[0]))
+            mixed = torch.einsum("k,knh->nh", torch.softmax(alpha, 0), hidden)
             return F.cross_entropy(mixed @ ws[1], y)
 
         return loss

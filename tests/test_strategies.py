@@ -269,7 +269,8 @@ def test_strategy_searches_one_epoch_and_exports_a_valid_genotype(name: str) -> 
         with pytest.raises(UserError, match="tianshou"):
             build_strategy(name)
         return
-    options = {"batches_per_update": 1, "update_kwargs": {"batch_size": 2, "repeat": 1, "update_times": 1}} if name == "enas" else {}
+    enas = {"batches_per_update": 1, "update_kwargs": {"batch_size": 2, "repeat": 1, "update_times": 1}}
+    options = enas if name == "enas" else {}
     space = PIBSpace(channels=4, layers=3, nodes=2)
     snapshot, history = _AlphaSnapshot(), AlphaHistory()
     arch = run_search(build_strategy(name, **options), space, _evaluator(), callbacks=[snapshot, history], seed=0)
@@ -396,7 +397,8 @@ def test_all_reduce_mean_over_two_cpu_processes(tmp_path) -> None:
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
     for t0, t1 in zip(r0["tensors"], r1["tensors"]):
         assert torch.equal(t0, t1)
-    assert torch.equal(r0["tensors"][0], torch.full((3,), 1.5)) and torch.equal(r0["tensors"][1], torch.full((2, 2), 15.0))
+    assert torch.equal(r0["tensors"][0], torch.full((3,), 1.5))
+    assert torch.equal(r0["tensors"][1], torch.full((2, 2), 15.0))
     assert all(torch.equal(a, b) for a, b in zip(r0["grads"], r1["grads"]))
 
 

@@ -8,12 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nni_pibn.nni_compat import DifferentiableMixedCell
 from nni_pibn.ops.sets import OP_SETS, op_factories
 from nni_pibn.search.config import SearchConfig
 from nni_pibn.space import PIBSpace
 from nni_pibn.strategies import SearchClassificationModule, build_strategy
 from nni_pibn.strategies.export import DartsRuleMixedCell
-from nni_pibn.nni_compat import DifferentiableMixedCell
 from nni_pibn.supernet import FusedMixedCell, LoopedOp, batch_op, batch_or_loop, unbatch_state
 
 OPS = [(s, op) for s in OP_SETS.names() for op in op_factories(s)]
@@ -101,7 +101,7 @@ def _fused_grads_as_nni(module) -> dict[str, torch.Tensor]:
     for name, m in module.training_module.named_modules():
         if not isinstance(m, FusedMixedCell):
             continue
-        for gi, group in enumerate(m.groups):
+        for group in m.groups:
             for k, op_name in enumerate(m.op_names):
                 grads = {n: p.grad for n, p in group.ops[k].named_parameters()}
                 for (i, j), part in zip(group.edges, unbatch_state(grads, len(group.edges))):
@@ -227,7 +227,7 @@ def test_free_op_dropout_touches_only_parameter_free_ops_and_only_in_training() 
     # with every parameter-free op's weight at zero, dropout on them changes nothing
     with torch.no_grad():
         for c in cells:
-            for k, name in enumerate(c.op_names):
+            for k in range(len(c.op_names)):
                 if any(g.free[k] for g in c.groups):
                     for a in c._arch_alpha.values():
                         a[k] = -1e4

@@ -32,7 +32,6 @@ import torch
 from nni.nas.strategy import ENAS, Proxyless, RandomOneShot
 from torch import nn
 
-from .darts2 import ArchValidationLoader, DartsModule
 from ..nni_compat import (
     EnasLightningModule,
     PathSamplingCell,
@@ -40,6 +39,7 @@ from ..nni_compat import (
     RandomSamplingLightningModule,
     preprocess_cell_inputs,
 )
+from .darts2 import ArchValidationLoader, DartsModule
 
 
 class ProxylessMixedCell(PathSamplingCell):
@@ -162,7 +162,8 @@ class RandomModule(RandomSamplingLightningModule):
                                     gradient_clip_algorithm: Any = None) -> None:
         clip = gradient_clip_val or self.gradient_clip_val
         if clip:
-            self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm=gradient_clip_algorithm or "norm")
+            self.clip_gradients(optimizer, gradient_clip_val=clip,
+                                gradient_clip_algorithm=gradient_clip_algorithm or "norm")
 
 
 class RandomOneShotValidated(ArchValidationLoader, RandomOneShot):

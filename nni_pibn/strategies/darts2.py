@@ -23,11 +23,11 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from torch.optim import Optimizer
 
+from ..nni_compat import DartsLightningModule, GumbelDartsLightningModule
 from ..supernet import FusedMixedCell, install_pass_scope
 from .export import DartsRuleHooks, DartsRuleMixedCell
 from .hypergrad import HVP_MODES, unrolled_alpha_grad
 from .modules import DartsSteps
-from ..nni_compat import DartsLightningModule, GumbelDartsLightningModule
 
 
 @contextlib.contextmanager
@@ -75,7 +75,8 @@ class DartsSecondOrderModule(DartsModule):
             raise ValueError(f"second-order DARTS needs exactly one weight optimizer, got {len(opts)}")
         return opts[0]
 
-    def _loss_fn(self, batch: Any, names: Sequence[str], live: Sequence[Tensor]) -> Callable[[Sequence[Tensor]], Tensor]:
+    def _loss_fn(self, batch: Any, names: Sequence[str],
+                 live: Sequence[Tensor]) -> Callable[[Sequence[Tensor]], Tensor]:
         """``weights -> loss on batch`` with those weights substituted (the module's own when
         they are its live parameters: no reparametrisation needed)."""
         x, y = batch

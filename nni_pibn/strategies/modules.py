@@ -22,10 +22,9 @@ as mixins so every strategy gets them the same way:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
-
-import math
 
 import torch
 import torch.distributed as dist
@@ -84,7 +83,8 @@ class DartsSteps(ArchValidationStep):
     def __init__(self, *args: Any, arch_lr_schedule: str = "constant", free_op_dropout: float = 0.0,
                  **kwargs: Any) -> None:
         if arch_lr_schedule not in ARCH_LR_SCHEDULES:
-            raise ValueError(f"arch_lr_schedule must be one of {', '.join(ARCH_LR_SCHEDULES)}, got {arch_lr_schedule!r}")
+            raise ValueError(f"arch_lr_schedule must be one of {', '.join(ARCH_LR_SCHEDULES)}, "
+                             f"got {arch_lr_schedule!r}")
         if not 0.0 <= free_op_dropout < 1.0:
             raise ValueError(f"free_op_dropout must lie in [0, 1), got {free_op_dropout}")
         super().__init__(*args, **kwargs)

@@ -17,9 +17,9 @@ from typing import Any
 from nni.nas.strategy.base import Strategy
 
 from ..errors import UserError
+from ..nni_compat import has_tianshou
 from .adapters import EnasTagged, ProxylessCell, RandomOneShotValidated
 from .darts2 import DartsFirstOrder, DartsSecondOrder, GumbelDartsRule
-from ..nni_compat import has_tianshou
 from .registry import ONE_SHOT, StrategyKind, register
 
 #: config keys every differentiable DARTS variant reads.
@@ -94,5 +94,6 @@ register(StrategyKind(
 ))
 register(StrategyKind(
     "proxyless", ONE_SHOT, "NNI's ProxylessNAS: one sampled path per step, binary-gate gradients",
-    _proxyless, frozenset({"arch_lr", "arch_lr_schedule", "grad_clip", "warmup_epochs"}), export_rule="most likely op and input",
+    _proxyless, frozenset({"arch_lr", "arch_lr_schedule", "grad_clip", "warmup_epochs"}),
+    export_rule="most likely op and input",
 ))

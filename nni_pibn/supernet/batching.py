@@ -190,7 +190,7 @@ RULES: dict[type[nn.Module], Callable[[Sequence], nn.Module]] = {
     LayerNorm2d: _layer_norm,
     nn.Sequential: _sequential,
     FactorizedReduce: _factorized_reduce,
-    **{cls: _channelwise for cls in CHANNELWISE},
+    **dict.fromkeys(CHANNELWISE, _channelwise),
 }
 
 

@@ -44,6 +44,7 @@ from ..nni_compat import preprocess_cell_inputs
 from .batching import batch_or_loop, is_parameter_free
 from .export import DartsRuleMixedCell
 
+
 class PassScope:
     """``token`` is a fresh object during each forward pass of the network it is installed on."""
 

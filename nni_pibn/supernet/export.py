@@ -22,8 +22,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from ..nni_compat import DifferentiableMixedCell
 from torch import Tensor, nn
+
+from ..nni_compat import DifferentiableMixedCell
 
 NONE = "none"
 
@@ -90,7 +91,7 @@ class DartsRuleMixedCell(DifferentiableMixedCell):
     def export(self, memo: dict[str, Any]) -> dict[str, Any]:
         if f"{self.label}/op_{self.num_predecessors}_0" in memo:
             return {}  # another cell with the same label already exported
-        alphas = {label: alpha for label, alpha in self._arch_alpha.items()}
+        alphas = dict(self._arch_alpha.items())
         return darts_rule_export(alphas, self.op_names, self.num_ops_per_node)
 
 
