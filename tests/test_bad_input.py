@@ -49,6 +49,7 @@ NUMBERS = [
     ([*SEARCH, "--set", "strategy=random_oneshot", "--set", "hvp=finite_difference"],
      "strategy 'random_oneshot' does not use hvp"),
     ([*SEARCH, "--set", "compile=true", "--set", "hvp=exact"], "hvp=exact needs double backprop"),
+    ([*TRAIN, "--set", "threads=-1"], "threads must be 0 (torch's default) or a thread count"),
 ]
 
 

@@ -200,3 +200,13 @@ def test_compiled_training_matches_eager_and_keeps_plain_weight_names(tmp_path: 
     keys = torch.load(runs["true"] / "best.pt", weights_only=True).keys()
     assert set(keys) == set(torch.load(runs["false"] / "best.pt", weights_only=True).keys())
     assert not any("_orig_mod" in k for k in keys)
+
+
+def test_threads_key_sets_torchs_intra_op_threads(tmp_path: Path) -> None:
+    before = torch.get_num_threads()
+    try:
+        assert _train(*TINY, "--set", "epochs=1", "--set", "onnx=false", "--set", "threads=2",
+                      "--out", str(tmp_path / "run")) == 0
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -41,6 +41,7 @@ class TrainConfig:
     num_workers: int = 2
     devices: int = 1
     accelerator: str = "auto"  #: auto, cpu, gpu
+    threads: int = 0  #: torch intra-op threads on CPU (0: torch's default, one per core)
     precision: str = "32"  #: 32, 16-mixed, bf16-mixed
     memory_format: str = "auto"  #: auto (channels_last on CPU, NCHW on GPU), channels_last, contiguous
     compile: bool = False  #: run the network through torch.compile (see nni_pibn/compiling.py)
@@ -73,5 +74,7 @@ class TrainConfig:
             raise ValueError(f"memory_format must be auto, channels_last or contiguous, got {self.memory_format!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if not 0 <= self.threads <= 1024:
+            raise ValueError(f"threads must be 0 (torch's default) or a thread count up to 1024, got {self.threads}")
         if self.accelerator not in ("auto", "cpu", "gpu", "cuda"):
             raise ValueError(f"accelerator must be auto, cpu or gpu, got {self.accelerator!r}")

@@ -37,6 +37,7 @@ from ..runs import (
     last_checkpoint,
     run_identity,
     save_net_weights,
+    set_threads,
     trainer_defaults,
     write_config,
 )
@@ -96,6 +97,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progre
     written; then ``config.yaml`` and ``genotype.json`` are (re)written and training starts."""
     run_dir = Path(run_dir)
     check_devices(cfg.accelerator, cfg.devices, cfg.precision)
+    set_threads(cfg.threads)
     data = build_datasets(cfg.dataset, cfg.data, augment=cfg.augment, cutout=cfg.cutout, download=cfg.download,
                           image_size=cfg.image_size)
     module = build_module(cfg, data.info)

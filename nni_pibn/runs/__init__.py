@@ -44,7 +44,7 @@ from .lookup import find_stage
 from .recorder import ALPHAS_FILE, METRICS_FILE, EpochRecorder, weight_lr
 from .resume import RESUME_MAY_CHANGE, resume_conflicts
 from .seeding import EpochSeed
-from .trainer import check_devices, trainer_defaults
+from .trainer import check_devices, set_threads, trainer_defaults
 
 __all__ = [
     "ALPHAS_FILE",
@@ -74,6 +74,7 @@ __all__ = [
     "read_config",
     "resume_conflicts",
     "run_identity",
+    "set_threads",
     "save_net_weights",
     "trainer_defaults",
     "weight_lr",

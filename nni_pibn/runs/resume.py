@@ -20,7 +20,7 @@ from typing import Any
 
 #: config keys a resumed run may change, whatever its kind.
 RESUME_MAY_CHANGE = frozenset({
-    "accelerator", "devices", "precision", "num_workers", "memory_format", "compile",  # where and how it computes
+    "accelerator", "devices", "precision", "num_workers", "memory_format", "compile", "threads",  # where and how it computes
     "data", "download",  # where the (same) data lives
     "onnx",  # an export after training
     "port",  # where a multi-trial search's NNI web UI listens

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from ..errors import UserError
@@ -55,3 +56,13 @@ def check_devices(accelerator: str, devices: int, precision: str = "32") -> None
                         "use precision=bf16-mixed or 32 there")
     if precision == "bf16-mixed" and on_gpu and not torch.cuda.is_bf16_supported():
         raise UserError("precision=bf16-mixed: this GPU has no bfloat16 support; use precision=16-mixed or 32")
+
+
+def set_threads(threads: int) -> None:
+    """torch's intra-op threads for this run; 0 leaves torch's default (one per core).
+
+    On a small shared machine one thread is often the faster choice: two threads of a run
+    spin-wait for each other as soon as anything else needs a core (see the README's timings).
+    """
+    if threads:
+        torch.set_num_threads(threads)

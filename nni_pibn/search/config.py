@@ -48,6 +48,7 @@ class SearchConfig:
     seed: int = 0
     num_workers: int = 0
     accelerator: str = "auto"  #: auto, cpu, gpu
+    threads: int = 0  #: torch intra-op threads on CPU (0: torch's default, one per core)
     devices: int = 1
     # multi-trial strategies (random, evolution, rl, tpe): one NNI trial per sampled architecture
     max_trials: int = 20  #: architectures trained, one NNI trial each
@@ -82,6 +83,8 @@ class SearchConfig:
             raise ValueError(f"lr must be positive and at most 10 (the paper: 0.0025), got {self.lr}")
         if not 0.0 < self.train_portion < 1.0:
             raise ValueError(f"train_portion must lie strictly between 0 and 1, got {self.train_portion}")
+        if not 0 <= self.threads <= 1024:
+            raise ValueError(f"threads must be 0 (torch's default) or a thread count up to 1024, got {self.threads}")
         if self.accelerator not in ("auto", "cpu", "gpu", "cuda"):
             raise ValueError(f"accelerator must be auto, cpu or gpu, got {self.accelerator!r}")
         if self.memory_format not in ("auto", "channels_last", "contiguous"):

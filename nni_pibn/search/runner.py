@@ -29,6 +29,7 @@ from ..runs import (
     is_secondary_rank,
     last_checkpoint,
     run_identity,
+    set_threads,
     trainer_defaults,
     write_config,
 )
@@ -75,6 +76,7 @@ def search(cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, prog
     run_dir = Path(run_dir)
     op_set = str(parse_op_set(cfg.op_set))
     check_devices(cfg.accelerator, cfg.devices)
+    set_threads(cfg.threads)
     kind = STRATEGIES.get(cfg.strategy)
     if kind.family == MULTI_TRIAL:  # one NNI trial per sampled architecture (nni_pibn.multitrial)
         from ..multitrial import search_multitrial
