@@ -191,6 +191,16 @@ def test_a_trial_trains_the_fixed_network_of_its_sample_and_reports_each_epoch(t
     assert from_json(json.loads((tmp_path / "genotype.json").read_text())) == genotype
 
 
+def test_building_trial_loaders_leaves_other_loaders_untraced() -> None:
+    """NNI marks the class of a traced function's result traceable; it must not be torch's."""
+    from nni.common.serializer import is_traceable
+    from torch.utils.data import DataLoader
+
+    evaluator = build_trial_evaluator(SearchConfig(strategy="random", **TINY), 10, 3)
+    assert is_traceable(evaluator.train_dataloaders)
+    assert not is_traceable(DataLoader([1, 2, 3]))  # a plain loader stays plain (was: KeyError '_nni_symbol')
+
+
 def test_trials_start_from_the_same_weights() -> None:
     evaluator = build_trial_evaluator(SearchConfig(strategy="random", **TINY), 10, 3)
     sample = SimplifiedModelSpace.from_model(PIBSpace(channels=4, layers=3, nodes=2)).random(

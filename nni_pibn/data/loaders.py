@@ -87,11 +87,13 @@ def seeded_loader(
     rank: int = 0,
     world_size: int = 1,
     pin_memory: bool = False,
+    loader_class: type[DataLoader] = DataLoader,
 ) -> DataLoader:
     """A DataLoader over ``dataset`` with an :class:`EpochSampler` (pass ``use_distributed_sampler=False``
-    to Lightning's Trainer: the sampler already shards across ranks)."""
+    to Lightning's Trainer: the sampler already shards across ranks). ``loader_class``: a
+    DataLoader subclass to build instead (see :mod:`nni_pibn.multitrial.evaluator`)."""
     sampler = EpochSampler(dataset, seed, shuffle, rank, world_size)  # type: ignore[arg-type]
-    return DataLoader(
+    return loader_class(
         dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers, drop_last=drop_last,
         worker_init_fn=WorkerSeed(sampler) if num_workers > 0 else None, pin_memory=pin_memory,
         persistent_workers=False,

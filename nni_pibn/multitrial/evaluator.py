@@ -39,6 +39,13 @@ from ..strategies.evaluator import SearchClassificationModule
 from ..strategies.runner import add_callbacks
 
 
+class TrialDataLoader(DataLoader):
+    """The loaders :func:`trial_loader` returns. A class of their own because ``nni.trace``
+    makes the class of a traced function's result traceable in place: on torch's
+    ``DataLoader`` itself, every other loader in the process would then claim to be traced
+    and fail NNI's checks (``KeyError: '_nni_symbol'``)."""
+
+
 @nni.trace
 def trial_loader(dataset: str, data: str, *, half: str, image_size: int, augment: bool, download: bool,
                  train_portion: float, batch_size: int, seed: int, num_workers: int) -> DataLoader:
@@ -50,7 +57,8 @@ def trial_loader(dataset: str, data: str, *, half: str, image_size: int, augment
                            image_size=image_size).train
     weights, arch = search_split(train, train_portion)
     part, offset = (weights, 0) if half == "weights" else (arch, 1)
-    return seeded_loader(part, batch_size, shuffle=half == "weights", seed=seed + offset, num_workers=num_workers)
+    return seeded_loader(part, batch_size, shuffle=half == "weights", seed=seed + offset, num_workers=num_workers,
+                         loader_class=TrialDataLoader)
 
 
 @nni.trace
