@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", metavar="REV", help="also time git revision REV (a worktree), alternating")
     p.add_argument("--rounds", type=int, default=3, help="subprocesses per (revision, strategy)")
     p.add_argument("--hvp", choices=("exact", "finite_difference"),
-                   help="darts2's implicit term (this tree only; default: the config's default)")
+                   help="darts2's implicit term in this tree (default: the config's); an older revision "
+                        "without the key runs its own (finite differences)")
     p.add_argument("--worker", choices=STRATEGIES, help=argparse.SUPPRESS)
     return p
 
@@ -110,7 +111,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
     }
     space = PIBSpace(op_set=args.op_set, channels=args.channels, layers=args.layers, nodes=args.nodes)
     evaluator = build_search_evaluator(*loaders, trainer)
-    if args.hvp:
+    if args.hvp and args.worker == "darts2":
         from nni_pibn.search.config import SearchConfig
 
         strategy = build_strategy(args.worker, SearchConfig(strategy=args.worker, hvp=args.hvp))
@@ -129,21 +130,27 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def _measure(root: Path, strategy: str, passthrough: list[str], threads: int, memory: bool = False) -> dict[str, Any]:
+def _measure(root: Path, strategy: str, passthrough: list[str], threads: int, memory: bool = False,
+             hvp: str | None = None) -> dict[str, Any]:
     """One worker subprocess importing nni_pibn from ``root`` (``memory``: the CPU memory pass)."""
-    extra, env = [], {}
+    extra, env = (["--hvp", hvp] if hvp else []), {}
     if memory:
         env["MALLOC_MMAP_THRESHOLD_"] = "65536"
-        extra = ["--steps", "1", "--warmup", "2"]
+        extra += ["--steps", "1", "--warmup", "2"]
     return run_worker(__file__, root, [*passthrough, *extra, "--worker", strategy], threads, env)
 
 
+def _hvp(args: argparse.Namespace, rev: str) -> str | None:
+    return args.hvp if rev == "new" else None
+
+
 def _passthrough(argv: list[str]) -> list[str]:
-    """The command line without ``--compare``/``--rounds``/``--strategies`` (workers take one strategy)."""
+    """The command line without ``--compare``/``--rounds``/``--strategies``/``--hvp`` (workers take
+    one strategy; ``--hvp`` goes to this tree's workers only)."""
     out, i = [], 0
     while i < len(argv):
         a = argv[i]
-        if a in ("--compare", "--rounds"):
+        if a in ("--compare", "--rounds", "--hvp"):
             i += 2
         elif a == "--strategies":
             i += 1
@@ -161,20 +168,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         print(json.dumps(_worker(args)))
         return 0
-    if args.hvp and args.compare:
-        raise SystemExit("--hvp picks an option of this tree; compare revisions without it")
     passthrough = _passthrough(argv)
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     with revisions(args.compare) as roots:
         for r, rev in rounds(list(roots), args.rounds):
             for strategy in args.strategies:
-                res = _measure(roots[rev], strategy, passthrough, args.threads)
+                res = _measure(roots[rev], strategy, passthrough, args.threads, hvp=_hvp(args, rev))
                 results.setdefault((rev, strategy), []).append(res)
                 print(f"round {r + 1}/{args.rounds} {rev:>3} {strategy:<7} {res['median_s']:.4f} s/step", flush=True)
         if args.device == "cpu":
             for rev in roots:
                 for strategy in args.strategies:
-                    peak = _measure(roots[rev], strategy, passthrough, args.threads, memory=True)["peak_mb"]
+                    peak = _measure(roots[rev], strategy, passthrough, args.threads, memory=True,
+                                    hvp=_hvp(args, rev))["peak_mb"]
                     for res in results[(rev, strategy)]:
                         res["peak_mb"] = peak
                     print(f"memory pass {rev:>3} {strategy:<7} {peak:.1f} MiB", flush=True)

@@ -15,10 +15,10 @@ from typing import Any
 
 from .config import config_to_dict
 from .errors import UserError
-from .nni_report import planned_stages
 from .ops.sets import canonical_op_set
 from .retrain.config import TrainConfig
 from .runs import check_devices, check_identity, is_secondary_rank, last_checkpoint, run_identity, write_config
+from .runs.reporting import planned_stages
 from .search.config import SearchConfig
 
 SEARCH, TRAIN = "search", "train"

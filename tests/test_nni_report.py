@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from nni_pibn.nni_report import NNIReport, planned_stages
+from nni_pibn.runs.reporting import NNIReport, planned_stages
 
 
 class _Recorder:

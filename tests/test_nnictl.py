@@ -29,8 +29,8 @@ from nni_pibn.cli import main
 pytestmark = pytest.mark.nnictl
 
 TINY_SEARCH = ("--set search.dataset=fake --set search.channels=2 --set search.layers=3 --set search.nodes=2 "
-               "--set search.epochs=2 --set search.batch_size=8 --set search.limit_batches=2 "
-               "--set search.image_size=16")
+               "--set search.epochs=2 --set search.warmup_epochs=1 --set search.batch_size=8 "
+               "--set search.limit_batches=2 --set search.image_size=16")
 TINY_TRAIN = ("--set train.dataset=fake --set train.channels=4 --set train.layers=2 --set train.epochs=3 "
               "--set train.batch_size=16 --set train.num_workers=0 --set train.onnx=false")
 

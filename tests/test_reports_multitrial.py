@@ -83,7 +83,7 @@ def test_a_swept_config_section_keeps_the_keys_set_before_it(tmp_path: Path) -> 
     section is merged over --config and --set, never replacing them."""
     from nni_pibn.config import load_config
     from nni_pibn.pipeline import PipelineConfig
-    from nni_pibn.trial_params import as_overrides
+    from nni_pibn.runs.trial_params import as_overrides
 
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({"search": {"dataset": "fake", "max_duration": 60}}))

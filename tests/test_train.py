@@ -13,7 +13,7 @@ import torch
 from nni_pibn.cli import main
 from nni_pibn.genotype import load_genotype
 from nni_pibn.network import NetworkCIFAR
-from nni_pibn.nni_report import NNIReport
+from nni_pibn.runs.reporting import NNIReport
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--genotype", "pibn", "--layers", "2", "--set", "channels=4", "--set", "dataset=fake",

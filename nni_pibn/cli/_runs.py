@@ -58,7 +58,7 @@ def resolve_config(command: str, args: argparse.Namespace, overrides: list[str])
     from ..config import config_to_dict, load_config
     from ..runs import open_run_dir
     from ..runs.resume import resume_conflicts
-    from ..trial_params import as_overrides, trial_parameters
+    from ..runs.trial_params import as_overrides, trial_parameters
 
     if args.resume and args.out:
         raise UserError("pass either --out (a new run) or --resume (an existing one), not both")

@@ -12,7 +12,7 @@ momentum, cosine schedule) on the search's weight half, validating on its arch-v
 Everything the trial needs travels as NNI traces (a symbol plus its arguments), never as
 data: the loaders come from the traced :func:`trial_loader`, which rebuilds the dataset by
 name inside the trial. Each epoch's validation accuracy goes to NNI through
-:class:`~nni_pibn.nni_report.NNIReport` as ``{"default": acc, "search_val_acc": acc, ...}``;
+:class:`~nni_pibn.runs.reporting.NNIReport` as ``{"default": acc, "search_val_acc": acc, ...}``;
 NNI's strategies read ``default``. The trial also writes its ``genotype.json`` into its NNI
 output folder, so ``nni-pibn train --genotype TRIAL_DIR`` retrains any one of them.
 """
@@ -33,8 +33,8 @@ from ..data import build_datasets, search_split, seed_all, seeded_loader
 from ..errors import UserError
 from ..genotype import from_nni, write_json
 from ..network import NetworkCIFAR
-from ..nni_report import NNIReport
 from ..runs import EpochSeed
+from ..runs.reporting import NNIReport
 from ..strategies.evaluator import SearchClassificationModule
 from ..strategies.runner import add_callbacks
 

@@ -26,7 +26,7 @@ from nni.nas.execution.event import ModelEvent, ModelEventType
 from nni.nas.space import ExecutableModelSpace, ModelStatus
 from nni.nas.strategy.middleware import StrategyMiddleware
 
-from ..nni_report import STAGE_METRICS, stage_key
+from ..runs.reporting import STAGE_METRICS, stage_key
 from .results import TrialRecord, best_trial, read_trials, write_trials_csv
 
 RUNNING = ("WAITING", "RUNNING", "UNKNOWN")
@@ -80,7 +80,7 @@ class Progress:
 
     ``outer``: an object with ``report_intermediate_result`` (the ``nni`` module of an
     enclosing trial) or None. ``planned``: the stages an enclosing pipeline declared (their
-    keys are sent as NaN, as :class:`~nni_pibn.nni_report.NNIReport` does)."""
+    keys are sent as NaN, as :class:`~nni_pibn.runs.reporting.NNIReport` does)."""
 
     def __init__(self, run_dir: Path, cfg: Any, op_set: str, echo: Callable[[str], None],
                  outer: Any = None, planned: tuple[str, ...] = ()) -> None:

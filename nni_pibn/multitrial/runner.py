@@ -16,13 +16,12 @@ from typing import Any
 
 from nni.nas.strategy.middleware import Chain
 
-from .. import nni_report
 from ..config import config_to_dict
 from ..data import build_datasets
 from ..errors import UserError
 from ..genotype import write_json
 from ..ops.sets import op_names, parse_op_set
-from ..runs import in_nni_trial, write_config
+from ..runs import in_nni_trial, reporting, write_config
 from ..space import PIBSpace
 from .evaluator import build_trial_evaluator
 from .experiment import (
@@ -92,9 +91,9 @@ def search_multitrial(cfg: Any, run_dir: str | Path, *, resume: bool = False, pr
     if in_nni_trial():  # open the channel to the enclosing trial's manager before hiding its variables
         import nni
 
-        nni_report.ensure_trial_parameters()
+        reporting.ensure_trial_parameters()
         outer = nni
-    follow = Progress(run_dir, cfg, op_set, echo, outer, getattr(nni_report, "_planned", ()))
+    follow = Progress(run_dir, cfg, op_set, echo, outer, reporting.current_planned_stages())
     exp = CellNasExperiment(space, evaluator, Chain(strategy, TrialEnded(follow)), experiment_config(cfg, run_dir),
                             id=record["id"] if record else None)
     if record:

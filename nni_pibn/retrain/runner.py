@@ -25,7 +25,6 @@ from ..data import DatasetInfo, build_datasets, seed_all
 from ..errors import UserError
 from ..genotype import load_genotype, write_json
 from ..io import atomic_write_json
-from ..nni_report import NNIReport
 from ..runs import (
     CHECKPOINT_DIR,
     EpochRecorder,
@@ -41,6 +40,7 @@ from ..runs import (
     trainer_defaults,
     write_config,
 )
+from ..runs.reporting import NNIReport
 from .config import TrainConfig
 from .datamodule import RetrainData
 from .module import RetrainModule

@@ -8,7 +8,9 @@
 - :mod:`.seeding`: per-epoch reseeding, so a resumed run replays the same epochs;
 - :mod:`.recorder`: the one per-epoch recorder (``metrics.csv``, optionally ``alphas.json``);
 - :mod:`.trainer`: the Trainer settings every run shares;
-- :mod:`.lookup`: finding a run's search or train folder from a trial, pipeline or stage folder.
+- :mod:`.lookup`: finding a run's search or train folder from a trial, pipeline or stage folder;
+- :mod:`.reporting`: reporting a run's metrics to NNI when it is a trial (one key per stage);
+- :mod:`.trial_params`: an NNI trial's parameters as config overrides.
 
 Every public name is importable from ``nni_pibn.runs``.
 """

@@ -18,7 +18,6 @@ from ..config import config_to_dict
 from ..data import build_datasets, search_split, seed_all, seeded_loader
 from ..errors import UserError
 from ..genotype import from_nni, write_json
-from ..nni_report import NNIReport
 from ..ops.sets import op_names, parse_op_set
 from ..runs import (
     EpochRecorder,
@@ -33,6 +32,7 @@ from ..runs import (
     trainer_defaults,
     write_config,
 )
+from ..runs.reporting import NNIReport
 from ..space import PIBSpace
 from .config import SearchConfig
 

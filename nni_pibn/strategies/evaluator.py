@@ -62,7 +62,7 @@ class SearchClassificationModule(ClassificationModule):
         return loss
 
     # NNI's ClassificationModule reports to NNI itself (on every rank, untagged); reporting is
-    # left to nni_pibn.nni_report.NNIReport, a callback that runs on rank 0 only.
+    # left to nni_pibn.runs.reporting.NNIReport, a callback that runs on rank 0 only.
     def on_validation_epoch_end(self) -> None:
         pass
 

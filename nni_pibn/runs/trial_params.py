@@ -13,7 +13,7 @@ import json
 import os
 from typing import Any
 
-from .runs import in_nni_trial, is_secondary_rank
+from .folders import in_nni_trial, is_secondary_rank
 
 ENV = "NNI_PIBN_TRIAL_PARAMS"
 

@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 import pytorch_lightning as pl
 
-from .runs import in_nni_trial
+from .folders import in_nni_trial
 
 
 class Reporter(Protocol):
@@ -58,6 +58,11 @@ def ensure_trial_parameters() -> Any:
 #: the metric each stage of this project reports to NNI.
 STAGE_METRICS = {"search": "val_acc", "train": "test_acc"}
 _planned: tuple[str, ...] = ()
+
+
+def current_planned_stages() -> tuple[str, ...]:
+    """The stages declared by the enclosing :func:`planned_stages` (empty outside one)."""
+    return _planned
 
 
 def stage_key(stage: str, metric: str) -> str:
