@@ -197,7 +197,11 @@ def status_line(status: dict[str, Any], jobs: list[dict[str, Any]]) -> str:
 
 
 def result_line(metric: dict[str, Any]) -> str:
-    """One result as a progress line: ``trial Ab12c: search epoch 2/3, search_val_acc 0.8125``."""
+    """One result as a progress line: ``trial Ab12c: search epoch 2/3, search_val_acc 0.8125``.
+
+    A multi-trial search counts architectures, not epochs (its results carry ``"unit":
+    "trial"`` and the best accuracy so far): ``trial Ab12c: search trial 13/200, best
+    search_val_acc 0.9152``."""
     value = decode_metric(metric.get("data"))
     trial = f"trial {metric.get('trialJobId')}"
     final = metric.get("type") == "FINAL"
@@ -206,10 +210,12 @@ def result_line(metric: dict[str, Any]) -> str:
     stage, epoch, epochs = value.get("stage"), value.get("epoch"), value.get("epochs")
     named = [(k, v) for k, v in value.items()
              if isinstance(v, (int, float)) and not math.isnan(v) and k not in ("default", "epoch", "epochs")]
-    number = ", ".join(f"{k} {v:.4f}" for k, v in named) or f"default {value.get('default')}"
+    unit = value.get("unit") if value.get("unit") in ("epoch", "trial") else "epoch"
+    best = "best " if unit == "trial" else ""
+    number = ", ".join(f"{best}{k} {v:.4f}" for k, v in named) or f"default {value.get('default')}"
     where = f"{stage} " if stage else ""
     if isinstance(epoch, int):
-        where += f"epoch {epoch + 1}" + (f"/{epochs}" if epochs else "")
+        where += f"{unit} {epoch + 1}" + (f"/{epochs}" if epochs else "")
     if final:
         return f"{trial}: final result ({where.strip() or 'end'}), {number}"
     return f"{trial}: {where.strip() or 'result'}, {number}"

@@ -191,6 +191,25 @@ def test_a_trial_trains_the_fixed_network_of_its_sample_and_reports_each_epoch(t
     assert from_json(json.loads((tmp_path / "genotype.json").read_text())) == genotype
 
 
+def test_a_trial_runs_on_the_searchs_thread_count(tmp_path: Path, monkeypatch) -> None:
+    """``threads`` travels in the trial's payload and is set before the trial trains."""
+    cfg = SearchConfig(strategy="random", trial_epochs=1, threads=2, **TINY)
+    model = SimplifiedModelSpace.from_model(PIBSpace(channels=4, layers=3, nodes=2),
+                                            build_trial_evaluator(cfg, 10, 3)).random(
+        random_state=np.random.RandomState(0))
+    restored = nni.load(nni.dump(model))
+    assert restored.evaluator.threads == 2
+    monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with Evaluator.mock_runtime(restored):
+            restored.execute()
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_building_trial_loaders_leaves_other_loaders_untraced() -> None:
     """NNI marks the class of a traced function's result traceable; it must not be torch's."""
     from nni.common.serializer import is_traceable
@@ -282,6 +301,7 @@ def test_progress_prints_each_finished_trial_once_and_reports_the_best_to_an_out
     assert len(lines) == 3 and (tmp_path / "trials.csv").is_file()
     assert [p["default"] for p in sent] == [0.5, 0.75, 0.75] and [p["epoch"] for p in sent] == [0, 1, 2]
     assert sent[0]["search_val_acc"] == 0.5 and math.isnan(sent[0]["train_test_acc"]) and sent[0]["epochs"] == 3
+    assert all(p["unit"] == "trial" for p in sent)
 
 
 # ---- experiment plumbing -------------------------------------------------------------------------

@@ -69,6 +69,9 @@ def test_result_lines_name_trial_stage_epoch_and_metric() -> None:
               "epoch": 1, "epochs": 3}
     # the stage that has not run yet (NaN) is left out
     assert nnictl.result_line(_metric(search)) == "trial Ab12c: search epoch 2/3, search_val_acc 0.8125"
+    trials = {"default": 0.9152, "search_val_acc": 0.9152, "train_test_acc": float("nan"), "stage": "search",
+              "epoch": 12, "epochs": 200, "unit": "trial"}  # a multi-trial search in a pipeline counts architectures
+    assert nnictl.result_line(_metric(trials)) == "trial Ab12c: search trial 13/200, best search_val_acc 0.9152"
     final = {"default": 0.96, "train_test_acc": 0.96, "stage": "train", "epoch": 9, "epochs": 10}
     assert nnictl.result_line(_metric(final, "FINAL")) == \
         "trial Ab12c: final result (train epoch 10/10), train_test_acc 0.9600"

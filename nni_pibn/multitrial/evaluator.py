@@ -33,7 +33,7 @@ from ..data import build_datasets, search_split, seed_all, seeded_loader
 from ..errors import UserError
 from ..genotype import from_nni, write_json
 from ..network import NetworkCIFAR
-from ..runs import EpochSeed
+from ..runs import EpochSeed, set_threads
 from ..runs.reporting import NNIReport
 from ..strategies.evaluator import SearchClassificationModule
 from ..strategies.runner import add_callbacks
@@ -67,16 +67,19 @@ class FixedNetworkEvaluator(Lightning):
 
     ``network``: ``op_set``, ``channels``, ``layers``, ``num_classes``, ``in_channels``;
     ``seed`` initialises every architecture's weights alike; ``memory_format`` as the
-    search's (see :mod:`nni_pibn.layout`).
+    search's (see :mod:`nni_pibn.layout`); ``threads``: torch's intra-op threads in the
+    trial (0: torch's default), as the search's ``threads`` key.
     """
 
     def __init__(self, network: dict[str, Any], lightning_module: SearchClassificationModule, trainer: Trainer,
-                 train_dataloaders: Any, val_dataloaders: Any, seed: int = 0, memory_format: str = "auto") -> None:
+                 train_dataloaders: Any, val_dataloaders: Any, seed: int = 0, memory_format: str = "auto",
+                 threads: int = 0) -> None:
         super().__init__(lightning_module, trainer, train_dataloaders=train_dataloaders,
                          val_dataloaders=val_dataloaders)
         self.network = dict(network)
         self.seed = seed
         self.memory_format = memory_format
+        self.threads = threads
 
     def build_network(self, sample: dict[str, Any]) -> NetworkCIFAR:
         """The fixed network of an NNI architecture dict (weights seeded by ``seed``)."""
@@ -89,6 +92,7 @@ class FixedNetworkEvaluator(Lightning):
     def _execute(self, model: Any) -> Any:
         """Runs in the trial: the frozen model space's sample becomes a NetworkCIFAR, trained
         and validated once per epoch, each epoch's arch-val accuracy reported to NNI."""
+        set_threads(self.threads)
         network = self.build_network(model.sample)
         out = os.environ.get("NNI_OUTPUT_DIR")
         if out:
@@ -122,4 +126,5 @@ def build_trial_evaluator(cfg: Any, num_classes: int, in_channels: int) -> Fixed
                                         weight_decay=cfg.weight_decay, num_classes=num_classes)
     network = {"op_set": cfg.op_set, "channels": cfg.channels, "layers": cfg.layers, "num_classes": num_classes,
                "in_channels": in_channels}
-    return FixedNetworkEvaluator(network, module, trainer, train, val, seed=cfg.seed, memory_format=cfg.memory_format)
+    return FixedNetworkEvaluator(network, module, trainer, train, val, seed=cfg.seed, memory_format=cfg.memory_format,
+                                 threads=cfg.threads)

@@ -10,8 +10,9 @@ rewrites ``trials.csv``, and prints one line per newly finished trial::
     trial 3/20 Ab12c SUCCEEDED: val_acc 0.5312 after 5 epochs (41.2 s); best 0.5781 (trial Xy9zQ)
 
 Inside an nnictl trial it also reports ``{"default": best, "search_val_acc": best,
-"stage": "search", "epoch": k, "epochs": max_trials}`` as that trial's intermediate result
-(``epoch`` counts finished architectures), so the outer web UI shows the search advancing.
+"stage": "search", "epoch": k, "epochs": max_trials, "unit": "trial"}`` as that trial's
+intermediate result (``epoch`` counts finished architectures), so the outer web UI shows
+the search advancing.
 """
 
 from __future__ import annotations
@@ -122,4 +123,4 @@ class Progress:
     def payload(self, best: float, finished: int) -> dict[str, Any]:
         others = {stage_key(s, STAGE_METRICS[s]): math.nan for s in self.planned}
         return {"default": best, **others, stage_key("search", STAGE_METRICS["search"]): best, "stage": "search",
-                "epoch": finished, "epochs": self.cfg.max_trials}
+                "epoch": finished, "epochs": self.cfg.max_trials, "unit": "trial"}

@@ -14,24 +14,17 @@ Usage::
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from nni.nas.strategy.base import Strategy
 
-from . import oneshot  # noqa: F401  (registers the one-shot strategies)
+from . import multitrial, oneshot  # noqa: F401  (register the multi-trial and one-shot strategies)
 from .adapters import EnasTagged, ProxylessCell, RandomOneShotValidated
 from .darts2 import DartsFirstOrder, DartsSecondOrder, GumbelDartsRule
 from .evaluator import SearchClassificationModule, build_search_evaluator
 from .export import AlphaHistory, darts_rule_export, edge_weights, edge_weights_of
 from .registry import MULTI_TRIAL, ONE_SHOT, STRATEGIES, StrategyKind, names_in
 from .runner import run_search
-
-try:  # the multi-trial strategies register themselves when their module is present
-    importlib.import_module(f"{__name__}.multitrial")
-except ModuleNotFoundError as exc:  # pragma: no cover - only while it is being written
-    if exc.name != f"{__name__}.multitrial":
-        raise
 
 __all__ = [
     "MULTI_TRIAL",
