@@ -25,7 +25,7 @@ from nni.nas.strategy.middleware import Chain, Deduplication, FailureHandler
 from nni.runtime.tuner_command_channel.command_type import CommandType
 
 from nni_pibn.errors import UserError
-from nni_pibn.genotype import from_json, from_nni
+from nni_pibn.genotype import from_json, from_nni, write_json
 from nni_pibn.multitrial import experiment as mt_exp
 from nni_pibn.multitrial.evaluator import build_trial_evaluator
 from nni_pibn.multitrial.legacy import (
@@ -278,6 +278,21 @@ def test_trials_csv_from_nni_trials(tmp_path: Path) -> None:
         ("A", "SUCCEEDED", "0.5"), ("B", "SUCCEEDED", "0.75"), ("C", "FAILED", "")]
     assert from_json(json.loads(rows[0]["genotype"])) == records[0].genotype
     assert rows[0]["val_acc_epoch_1"] == "0.25" and rows[2]["val_acc_epoch_1"] == ""
+
+
+def test_a_trials_own_genotype_wins_over_nnis_record_of_it(tmp_path: Path) -> None:
+    """NNI 3.0 can list a trial with another one's sample when trials run at once; the
+    genotype.json the trial wrote from the model it received is what it trained."""
+    exp = _fake_experiment()
+    jobs = exp.list_trial_jobs()
+    for job, other in zip(jobs, (1, 0, 2)):
+        job.logPath = str(tmp_path / job.trialJobId)
+        Path(job.logPath).mkdir()
+        write_json(from_nni(exp.samples[other], op_set="pibn"), Path(job.logPath) / "genotype.json")
+    (Path(jobs[2].logPath) / "genotype.json").write_text("{not json")  # unreadable: NNI's record stands
+    exp.list_trial_jobs = lambda: jobs
+    records = read_trials(exp, "pibn")
+    assert [r.genotype for r in records] == [from_nni(exp.samples[k], op_set="pibn") for k in (1, 0, 2)]
 
 
 def test_best_trial_ties_go_to_the_earliest_and_failures_never_win() -> None:

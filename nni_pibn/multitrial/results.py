@@ -1,7 +1,9 @@
 """The trials of a multi-trial search, read back from its NNI manager, and ``trials.csv``.
 
 One :class:`TrialRecord` per NNI trial: its id, status, the genotype of the architecture
-it trained (from the frozen model space NNI sent it), the arch-val accuracy it reported
+it trained (the ``genotype.json`` the trial wrote from the model it received; before it
+exists, the sample in NNI's record of the trial, which NNI 3.0 can pair with another
+trial's when several run at once), the arch-val accuracy it reported
 after each epoch, its final result, and its wall time. ``trials.csv`` holds one row per
 trial in submission order::
 
@@ -22,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..genotype import Genotype, from_nni
+from ..errors import UserError
+from ..genotype import Genotype, from_nni, read_json
 from ..io import atomic_write_text
 from ..nnictl import decode_metric
 
@@ -64,6 +67,17 @@ def _sample(job: Any) -> dict[str, Any] | None:
     return sample if isinstance(sample, dict) else None
 
 
+def trained_genotype(log_path: str | None) -> Genotype | None:
+    """The genotype a trial wrote into its output folder (None: not there or unreadable)."""
+    path = Path(log_path) / "genotype.json" if log_path else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        return read_json(path)
+    except (UserError, ValueError, KeyError, TypeError, OSError):
+        return None
+
+
 def read_trials(exp: Any, op_set: str) -> list[TrialRecord]:
     """Every trial of the running NasExperiment ``exp``, in submission order."""
     metrics = exp.get_job_metrics()
@@ -79,7 +93,7 @@ def read_trials(exp: Any, op_set: str) -> list[TrialRecord]:
             trial_id=job.trialJobId,
             sequence=int(job.sequenceId),
             status=job.status,
-            genotype=from_nni(sample, op_set=op_set) if sample else None,
+            genotype=trained_genotype(job.logPath) or (from_nni(sample, op_set=op_set) if sample else None),
             epochs=[_number(m.data) for m in periodical],
             final=_number(finals[-1].data) if finals else None,
             seconds=round((end - start) / 1000.0, 2) if start and end else None,

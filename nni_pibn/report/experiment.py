@@ -3,7 +3,9 @@ from a running NNI manager's REST API.
 
 A trial is described by its id, status, parameters, final metric, and the ``final.json``
 its retraining wrote under the trial's output folder (``NNI_OUTPUT_DIR``, which NNI sets to
-the trial's log path), when the folder is readable here.
+the trial's log path), when the folder is readable here. The parameters are the ones the
+trial recorded as received (``nni_parameters.json``, see :mod:`nni_pibn.runs.trial_params`)
+where it did: NNI 3.0's own record can pair a trial with another's when trials run at once.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from ..errors import UserError
 from ..nnictl import metrics_value as _metric_value
+from ..runs.trial_params import received_parameters
 
 
 @dataclass
@@ -94,6 +97,7 @@ def trials_from_dir(exp_dir: Path) -> list[Trial]:
                         "experiment, or --url of its running manager") from None
     for t in trials.values():
         t.final = find_final_json(t.log_path)
+        t.params = received_parameters(t.log_path) or t.params
     return list(trials.values())
 
 
@@ -159,6 +163,7 @@ def trials_from_rest(base_url: str) -> list[Trial]:
         final_metric = _metric_value(finals[-1]["data"]) if finals else None
         log_path = job.get("logPath")
         status = str(job.get("status", "UNKNOWN"))
+        params = received_parameters(log_path if isinstance(log_path, str) else None) or params
         out.append(Trial(job["trialJobId"], status, params, final_metric, log_path, find_final_json(log_path)))
     return out
 
