@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from _compare import label, revisions, rounds, run_worker
+from _rss import PeakRSS
 
 STRATEGIES = ("darts", "darts2")
 
@@ -78,7 +79,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
         torch.set_num_threads(args.threads)
     total = args.steps + args.warmup
     times: list[float] = []
-    rss: dict[str, int] = {}
+    rss = PeakRSS()
 
     def sync() -> None:
         if cuda:
@@ -91,8 +92,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
                 if cuda:
                     torch.cuda.reset_peak_memory_stats()
                 else:
-                    Path("/proc/self/clear_refs").write_text("5")  # peak RSS := current RSS
-                    rss["before"] = _status_kib("VmRSS")
+                    rss.start()  # peak RSS := current RSS
             self.t0 = time.perf_counter()
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
@@ -118,16 +118,8 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
     else:
         strategy = build_strategy(args.worker)
     run_search(strategy, space, evaluator, callbacks=[StepTimer()], seed=0)
-    peak_mb = torch.cuda.max_memory_allocated() / 2**20 if cuda else (_status_kib("VmHWM") - rss["before"]) / 1024
+    peak_mb = torch.cuda.max_memory_allocated() / 2**20 if cuda else rss.mib()
     return {"median_s": statistics.median(times), "peak_mb": peak_mb, "steps": len(times)}
-
-
-def _status_kib(field: str) -> int:
-    """A ``kB`` field of ``/proc/self/status`` (VmRSS: resident now, VmHWM: peak resident)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"/proc/self/status has no {field}")
 
 
 def _measure(root: Path, strategy: str, passthrough: list[str], threads: int, memory: bool = False,

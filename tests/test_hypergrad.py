@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from nni_pibn.strategies.hypercheck import Darts2Check, reference_hypergradient, standalone_darts2, warm_up
 from nni_pibn.strategies.hypergrad import (
     finite_difference_hvp,
     global_norm,
@@ -138,53 +139,12 @@ def test_unknown_hvp_mode_is_refused() -> None:
 # ---- on the real PIB space: ReLU and max-pool kinks -------------------------------------------
 
 
-def _pib_module(hvp: str):
+def _pib_check(hvp: str) -> Darts2Check:
     """A float32 second-order DARTS module on a small PIB supernet, its SGD (with momentum state)."""
-    from nni_pibn.search.config import SearchConfig
-    from nni_pibn.space import PIBSpace
-    from nni_pibn.strategies import SearchClassificationModule, build_strategy
-
-    torch.manual_seed(0)
-    space = PIBSpace(op_set="pibn", channels=4, layers=3, nodes=2)
-    strategy = build_strategy("darts2", SearchConfig(hvp=hvp))
-    strategy.mutate_model(space)
-    module = strategy.configure_oneshot_module(SearchClassificationModule())
-    module.set_model(space)
-    alphas = module.arch_parameters()
-    arch = set(alphas)
-    named = [(n, p) for n, p in module.training_module.named_parameters() if p not in arch]
-    opt = torch.optim.SGD([p for _, p in named], lr=0.025, momentum=0.9, weight_decay=3e-4)
+    check = standalone_darts2(hvp=hvp, op_set="pibn", channels=4, layers=3, nodes=2)
     g = torch.Generator().manual_seed(5)
-    x, y = torch.randn(8, 3, 16, 16, generator=g), torch.randint(0, 10, (8,), generator=g)
-    F.cross_entropy(module.training_module(x), y).backward()
-    opt.step()
-    return module, opt, named, alphas
-
-
-def _reference_hypergrad(module, opt, named, alphas, trn, val) -> list[torch.Tensor]:
-    """grad_a L_val(w'(a), a) by double backprop through the virtual step, all in float64."""
-    import copy
-
-    from torch.func import functional_call
-
-    group = opt.param_groups[0]
-    ref = copy.deepcopy(module.training_module).double()
-    params = dict(ref.named_parameters())
-    names = [n for n, _ in named]
-    weights = [params[n] for n in names]
-    alpha_names = [n for n, p in module.training_module.named_parameters() if any(p is a for a in alphas)]
-    ref_alphas = [params[n] for n in alpha_names]
-    order = {id(p): n for n, p in module.training_module.named_parameters()}
-    assert [order[id(a)] for a in alphas] == alpha_names
-
-    def loss(batch, ws):
-        return F.cross_entropy(functional_call(ref, dict(zip(names, ws)), (batch[0].double(),)), batch[1])
-
-    g = torch.autograd.grad(loss(trn, weights), weights, create_graph=True)
-    unrolled = [w - group["lr"] * (group["momentum"] * opt.state[p]["momentum_buffer"].double() + gi
-                                   + group["weight_decay"] * w)
-                for w, gi, (_, p) in zip(weights, g, named)]
-    return list(torch.autograd.grad(loss(val, unrolled), ref_alphas))
+    warm_up(check, [(torch.randn(8, 3, 16, 16, generator=g), torch.randint(0, 10, (8,), generator=g))])
+    return check
 
 
 def test_exact_hvp_on_the_pib_space_matches_a_float64_reference() -> None:
@@ -193,9 +153,13 @@ def test_exact_hvp_on_the_pib_space_matches_a_float64_reference() -> None:
     val = torch.randn(8, 3, 16, 16, generator=g), torch.randint(0, 10, (8,), generator=g)
     cos = {}
     for hvp in ("exact", "finite_difference"):
-        module, opt, named, alphas = _pib_module(hvp)
-        reference = _reference_hypergrad(module, opt, named, alphas, trn, val)
-        grads, _ = module._unrolled(trn, val, alphas, opt)
+        check = _pib_check(hvp)
+        named = dict(check.module.training_module.named_parameters())
+        name_of = {id(p): n for n, p in named.items()}
+        assert [name_of[id(a)] for a in check.alphas] == [n for n, p in named.items()
+                                                          if any(p is a for a in check.alphas)]
+        reference = reference_hypergradient(check, trn, val)
+        grads, _ = check.module._unrolled(trn, val, check.alphas, check.optimizer)
         cos[hvp] = _cos([g.double() for g in grads], reference)
     assert cos["exact"] >= 0.9999
     assert cos["exact"] > cos["finite_difference"]  # DARTS' difference quotient is measurably worse here

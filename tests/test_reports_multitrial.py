@@ -93,16 +93,22 @@ def test_a_swept_config_section_keeps_the_keys_set_before_it(tmp_path: Path) -> 
     assert (s.strategy, s.max_trials, s.channels, s.dataset, s.max_duration) == ("evolution", 7, 8, "fake", 60)
 
 
+def _run_then_report(cfg: Path, tmp_path: Path, capsys, kind: str, timeout: float) -> Path:
+    """Runs experiment ``cfg`` to DONE, then ``nni-pibn report ID --kind KIND``; its output folder."""
+    with experiment(cfg, timeout=timeout) as (_port, exp_id, status):
+        assert status["status"] == "DONE", status
+    out = tmp_path / "report"
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "nni-experiments" / exp_id), "--kind", kind, "--out", str(out)]) == 0
+    return out
+
+
 @pytest.mark.nnictl
 def test_baseline_report_on_a_tiny_real_experiment(tmp_path: Path, capsys) -> None:
     cfg = variant("baseline.yml", tmp_path, trialConcurrency=2, maxTrialNumber=4,
                   searchSpace={"genotype": {"_type": "choice", "_value": ["pibn", "random:0", "random:1", "random:2"]}},
                   trialCommand=f"nni-pibn train --config experiments/configs/baseline.yaml --quiet {TINY_TRAIN}")
-    with experiment(cfg, timeout=500) as (_port, exp_id, status):
-        assert status["status"] == "DONE", status
-    out = tmp_path / "report"
-    capsys.readouterr()
-    assert main(["report", str(tmp_path / "nni-experiments" / exp_id), "--kind", "baseline", "--out", str(out)]) == 0
+    out = _run_then_report(cfg, tmp_path, capsys, "baseline", timeout=500)
     text = (out / "report.md").read_text()
     assert capsys.readouterr().out.startswith("| rank | genotype |")
     rows = re.findall(r"^\| (\d+) \| (\S+) \| (random|searched) \| ([\d.]+) \| ([\d.]+) \| \w+ \|$", text, re.M)
@@ -130,11 +136,7 @@ def test_compare_then_strategies_report(tmp_path: Path, capsys) -> None:
         {"strategy": "random", "max_trials": 2, "trial_epochs": 1}]}}
     cfg = variant("compare.yml", tmp_path, searchSpace=space,
                   trialCommand=f"nni-pibn pipeline --config experiments/configs/compare.yaml --quiet {tiny}")
-    with experiment(cfg, timeout=600) as (_port, exp_id, status):
-        assert status["status"] == "DONE", status
-    out = tmp_path / "report"
-    capsys.readouterr()
-    assert main(["report", str(tmp_path / "nni-experiments" / exp_id), "--kind", "strategies", "--out", str(out)]) == 0
+    out = _run_then_report(cfg, tmp_path, capsys, "strategies", timeout=600)
     table = [line.split("|")[1:-1] for line in (out / "report.md").read_text().splitlines()
              if re.match(r"\| (darts2|evolution|random) ", line)]
     assert sorted(c[0].strip() for c in table) == ["darts2", "evolution", "random"]
