@@ -240,10 +240,12 @@ def decode_metric(data: Any) -> Any:
 
 
 def metrics_value(data: Any) -> float | None:
+    """A reported metric (a number, or NNI's dict with ``default``) as a float; None if absent
+    (a boolean is not a metric)."""
     value = decode_metric(data)
     if isinstance(value, dict):
         value = value.get("default")
-    return float(value) if isinstance(value, (int, float)) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def metrics(port: int) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import UserError
 from ..genotype import Genotype, from_nni, read_json
 from ..io import atomic_write_text
-from ..nnictl import decode_metric
+from ..nnictl import metrics_value
 
 TRIALS_CSV = "trials.csv"
 
@@ -46,13 +46,9 @@ class TrialRecord:
 
 
 def _number(value: Any) -> float | None:
-    """A reported metric (a number, or NNI's dict with ``default``) as a float; None if absent."""
-    value = decode_metric(value)
-    if isinstance(value, dict):
-        value = value.get("default")
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
+    """A reported metric as a float (:func:`~nni_pibn.nnictl.metrics_value`); None if absent or not finite."""
+    number = metrics_value(value)
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _sample(job: Any) -> dict[str, Any] | None:

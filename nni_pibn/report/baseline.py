@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..random_genotype import is_random_spec
-from .experiment import Trial
+from .experiment import Trial, as_percent
 
 TITLE = "Searched vs random architectures, retrained under one protocol"
 
@@ -33,10 +33,6 @@ class BaselineRow:
     trial_id: str
 
 
-def _pct(x: float) -> float:
-    return 100.0 * x if x <= 1.0 else x
-
-
 def baseline_rows(trials: list[Trial]) -> list[BaselineRow]:
     """One row per succeeded retraining with a test accuracy, best first."""
     rows = []
@@ -48,7 +44,7 @@ def baseline_rows(trials: list[Trial]) -> list[BaselineRow]:
         spec = t.params.get("genotype", t.params.get("train.genotype"))
         if acc is None or spec is None:
             continue
-        rows.append(BaselineRow(str(spec), is_random_spec(str(spec)), _pct(float(acc)), final.get("params_m"),
+        rows.append(BaselineRow(str(spec), is_random_spec(str(spec)), as_percent(acc), final.get("params_m"),
                                 t.trial_id))
     return sorted(rows, key=lambda r: -r.test_acc)
 

@@ -43,6 +43,11 @@ FINAL_FIELDS: dict[str, tuple[type, ...]] = {
 }
 
 
+def as_percent(x: Any) -> float | None:
+    """An accuracy in percent: a fraction (<= 1) times 100, a larger number as it is; None stays None."""
+    return None if x is None else (100.0 * float(x) if float(x) <= 1.0 else float(x))
+
+
 def experiments_root() -> Path:
     return Path(os.environ.get("NNI_EXPERIMENT_DIR", Path.home() / "nni-experiments"))
 

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from ..errors import UserError
-from .experiment import Trial
+from .experiment import Trial, as_percent
 
 TITLE = "Search strategies on one space, data and wall budget"
 
@@ -39,10 +39,6 @@ class StrategyRow:
     test_acc: float | None  #: percent, retrained (pipelines only)
     train_s: float | None
     trial_id: str
-
-
-def _pct(x: Any) -> float | None:
-    return None if x is None else (100.0 * float(x) if float(x) <= 1.0 else float(x))
 
 
 def _search_folder(trial: Trial) -> Path | None:
@@ -79,7 +75,7 @@ def strategy_row(trial: Trial) -> StrategyRow | None:
     return StrategyRow(
         strategy=name, family=family, budget_s=config.get("max_duration") or None,
         search_s=meta.get("search_seconds"), architectures=meta.get("trials"),
-        search_acc=_pct(meta.get("final_val_acc")), test_acc=_pct(final.get("test_acc")),
+        search_acc=as_percent(meta.get("final_val_acc")), test_acc=as_percent(final.get("test_acc")),
         train_s=final.get("train_seconds"), trial_id=trial.trial_id,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ops.sets import ROADMAP
-from .experiment import Trial
+from .experiment import Trial, as_percent
 
 
 @dataclass
@@ -20,19 +20,13 @@ class Row:
     status: str
 
 
-def _pct(x: float | None) -> float | None:
-    if x is None:
-        return None
-    return 100.0 * x if x <= 1.0 else x
-
-
 def trial_row(t: Trial) -> Row:
     f = t.final or {}
     genotype = f.get("genotype_name") or t.params.get("train.genotype") or t.params.get("genotype") or "searched"
     op_set = str(f.get("op_set") or (f.get("genotype") or {}).get("op_set") or t.params.get("search.op_set") or "")
     layers = f.get("layers", t.params.get("train.layers", t.params.get("layers", 0)))
     acc = f.get("test_acc", t.final_metric)
-    return Row(str(genotype), op_set, int(layers or 0), _pct(acc), f.get("params_m"), f.get("gmac"), t.trial_id,
+    return Row(str(genotype), op_set, int(layers or 0), as_percent(acc), f.get("params_m"), f.get("gmac"), t.trial_id,
                t.status)
 
 
